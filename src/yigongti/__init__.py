@@ -1,0 +1,1 @@
+"""yigongti: the county medical community platform."""

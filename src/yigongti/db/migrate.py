@@ -1,0 +1,44 @@
+"""Schema migrations with Alembic; the scripts live in ``db/migrations``."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, inspect
+
+from yigongti.db.engine import Base
+
+# Every module that declares tables; migrations and tests import them all.
+MODEL_MODULES = (
+    "yigongti.registry.models",
+    "yigongti.security.models",
+    "yigongti.clinical.models",
+)
+
+
+def load_models() -> type[Base]:
+    """Import every table module so ``Base.metadata`` knows the whole schema."""
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+    return Base
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration that runs on ``engine``."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database schema to ``revision`` (the newest by default)."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def is_migrated(engine: Engine) -> bool:
+    """Whether the database has been migrated at least once."""
+    return inspect(engine).has_table("alembic_version")

@@ -1,0 +1,68 @@
+"""Roles, their permissions and the scope of records each may see.
+
+The table is data: a role is a row here, not a branch in a service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Permissions
+RESIDENT_READ = "resident:read"  # records in the role's scope
+RESIDENT_REVEAL = "resident:reveal"  # full ID number and phone, audited
+RESIDENT_WRITE = "resident:write"
+REGISTRY_WRITE = "registry:write"  # institutions, departments, practitioners, teams
+AUDIT_READ = "audit:read"
+USER_MANAGE = "user:manage"
+AGGREGATE_READ = "aggregate:read"  # county-wide figures without personal data
+
+# Scopes of resident records
+SELF = "self"  # the resident and the wards he is guardian of
+AREA = "area"  # the area the actor's institution serves
+COUNTY = "county"  # every resident of the county
+WITH_REASON = "with_reason"  # county-wide, each read with a recorded reason
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role: its Chinese and English names, permissions and record scope."""
+
+    code: str
+    zh: str
+    en: str
+    permissions: frozenset[str]
+    scope: str
+
+
+def _role(code: str, zh: str, en: str, scope: str, *permissions: str) -> Role:
+    return Role(code, zh, en, frozenset(permissions), scope)
+
+
+ROLES: dict[str, Role] = {
+    r.code: r
+    for r in (
+        _role("resident", "居民", "Resident", SELF, RESIDENT_READ, RESIDENT_REVEAL),
+        _role("village_doctor", "村医", "Village doctor", AREA, RESIDENT_READ, RESIDENT_REVEAL,
+              RESIDENT_WRITE),
+        _role("township_doctor", "乡镇医生", "Township doctor", AREA, RESIDENT_READ,
+              RESIDENT_REVEAL, RESIDENT_WRITE),
+        _role("county_doctor", "县级医生", "County doctor", AREA, RESIDENT_READ, RESIDENT_REVEAL,
+              RESIDENT_WRITE),
+        _role("center_reader", "共享中心阅片医生", "Shared-center reader", AREA, RESIDENT_READ),
+        _role("bureau_analyst", "卫健局分析员", "Bureau analyst", WITH_REASON, RESIDENT_READ,
+              AGGREGATE_READ),
+        _role("bureau_admin", "卫健局管理员", "Bureau administrator", WITH_REASON, RESIDENT_READ,
+              AGGREGATE_READ, AUDIT_READ, REGISTRY_WRITE),
+        _role("cdc_officer", "疾控人员", "CDC officer", COUNTY, RESIDENT_READ, RESIDENT_REVEAL),
+        _role("window_clerk", "窗口办事员", "Service-window clerk", AREA, RESIDENT_READ,
+              RESIDENT_REVEAL, RESIDENT_WRITE),
+        _role("system_admin", "系统管理员", "System administrator", COUNTY, RESIDENT_READ,
+              REGISTRY_WRITE, AUDIT_READ, USER_MANAGE),
+    )
+}
+
+
+def role_of(code: str) -> Role:
+    """The role named ``code``; ``KeyError`` if there is none."""
+    return ROLES[code]
