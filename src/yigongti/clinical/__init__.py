@@ -1,0 +1,5 @@
+"""The shared resident record: conditions, encounters and fee lines from every institution."""
+
+from yigongti.clinical.service import EncounterSummary, conditions_of, encounters_of, fee_breakdown
+
+__all__ = ["EncounterSummary", "conditions_of", "encounters_of", "fee_breakdown"]

@@ -141,7 +141,9 @@ class TeamMember(Base):
 
     __tablename__ = "team_members"
 
-    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("family_doctor_teams.id"), primary_key=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("family_doctor_teams.id"), primary_key=True
+    )
     practitioner_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("practitioners.id"), primary_key=True
     )

@@ -1,0 +1,46 @@
+"""Security: accounts, roles and permissions, authentication, and the audit log."""
+
+from yigongti.security import roles
+from yigongti.security.actor import Actor, system_actor
+from yigongti.security.audit import ChainBreak, count_events, record, verify_chain
+from yigongti.security.models import AuditEvent, User
+from yigongti.security.roles import ROLES, Role
+from yigongti.security.service import (
+    AuditQuery,
+    LoginOutcome,
+    active_user,
+    actor_for,
+    authenticate,
+    create_user,
+    list_users,
+    search_audit,
+    set_user_active,
+    validate_password,
+)
+from yigongti.security.tokens import issue_token, user_id_of
+
+__all__ = [
+    "ROLES",
+    "Actor",
+    "AuditEvent",
+    "AuditQuery",
+    "ChainBreak",
+    "LoginOutcome",
+    "Role",
+    "User",
+    "active_user",
+    "actor_for",
+    "authenticate",
+    "count_events",
+    "create_user",
+    "issue_token",
+    "list_users",
+    "record",
+    "roles",
+    "search_audit",
+    "set_user_active",
+    "system_actor",
+    "user_id_of",
+    "validate_password",
+    "verify_chain",
+]

@@ -120,15 +120,21 @@ def verify_chain(session: Session, batch: int = 10_000) -> Iterator[ChainBreak]:
     last_seq = 0
     while True:
         rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
+            select(AuditEvent)
+            .where(AuditEvent.seq > last_seq)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
         ).all()
         if not rows:
             return
         for row in rows:
             fields = {c: getattr(row, c) for c in _COLUMNS}
             if row.seq != expected_seq:
-                missing = f"{expected_seq}" if row.seq == expected_seq + 1 else (
-                    f"{expected_seq}..{row.seq - 1}")
+                missing = (
+                    f"{expected_seq}"
+                    if row.seq == expected_seq + 1
+                    else (f"{expected_seq}..{row.seq - 1}")
+                )
                 yield ChainBreak(row.seq, f"row(s) {missing} deleted before it")
             elif row.prev_hash != prev:
                 yield ChainBreak(row.seq, "previous-hash link broken (row inserted or replaced)")

@@ -1,0 +1,383 @@
+"""Use cases of the resident master index: search, read, register, update, household.
+
+Every read of a person is audited; ID numbers and phones leave this module masked unless the
+actor holds ``resident:reveal`` and asked for them, and that reveal is audited too.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from yigongti.kernel import (
+    Conflict,
+    age_on,
+    invalid_field,
+    mask_id_number,
+    mask_phone,
+    parse_resident_id,
+)
+from yigongti.registry.codes import INSURANCE_TYPES, RELATIONS, SEXES
+from yigongti.registry.models import Guardianship, Household, Resident, Village
+from yigongti.registry.service.names import pinyin_initials
+from yigongti.registry.service.scope import area_village_ids, resident_filter, visible_resident
+from yigongti.security import Actor, audit, roles
+
+PHONE = re.compile(r"^1[3-9]\d{9}$")
+NAME = re.compile(r"^[\u4e00-\u9fff·]{2,20}$|^[A-Za-z][A-Za-z .'-]{1,39}$")
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class ResidentView:
+    """A resident as shown to an actor: identifiers masked unless revealed."""
+
+    id: uuid.UUID
+    name: str
+    sex: str
+    birth_date: date
+    age: int
+    id_number: str | None
+    phone: str | None
+    revealed: bool
+    household_id: uuid.UUID | None
+    relation: str
+    residence_village_id: uuid.UUID
+    residence_village: str
+    town: str
+    hukou_local: bool
+    permanent: bool
+    insurance_type: str
+
+
+def _view(resident: Resident, reveal: bool) -> ResidentView:
+    village = resident.residence_village
+    return ResidentView(
+        id=resident.id,
+        name=resident.name,
+        sex=resident.sex,
+        birth_date=resident.birth_date,
+        age=age_on(resident.birth_date, date.today()),
+        id_number=resident.id_number if reveal else mask_id_number(resident.id_number),
+        phone=resident.phone if reveal else mask_phone(resident.phone),
+        revealed=reveal,
+        household_id=resident.household_id,
+        relation=resident.relation,
+        residence_village_id=resident.residence_village_id,
+        residence_village=village.name,
+        town=village.town.name,
+        hukou_local=resident.hukou_village_id is not None,
+        permanent=resident.permanent,
+        insurance_type=resident.insurance_type,
+    )
+
+
+def search_residents(
+    session: Session,
+    actor: Actor,
+    q: str,
+    *,
+    reason: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[int, list[ResidentView]]:
+    """Residents in the actor's scope whose name, pinyin initials, ID number or phone match.
+
+    Digits search ID numbers (full number, or its last 4+ digits with a name) and phones;
+    Latin letters search pinyin initials; Chinese characters search names by prefix.
+    """
+    term = q.strip().upper()
+    if not term:
+        raise invalid_field(
+            "q",
+            "Enter a name, pinyin initials, ID number or phone",
+            "请输入姓名、拼音首字母、身份证号或手机号",
+        )
+    scope = resident_filter(session, actor, reason)
+    match = _match(term)
+    total = session.scalar(select(func.count()).select_from(Resident).where(scope, match)) or 0
+    rows = session.scalars(
+        select(Resident)
+        .where(scope, match)
+        .order_by(Resident.name, Resident.id)
+        .limit(min(limit, MAX_PAGE))
+        .offset(offset)
+    ).all()
+    audit.record(
+        session,
+        actor,
+        "search",
+        "resident",
+        reason=reason,
+        detail=f"q={mask_id_number(term) if term.isdigit() else term} hits={total}",
+    )
+    return total, [_view(r, False) for r in rows]
+
+
+def _match(term: str):
+    if re.fullmatch(r"\d{17}[\dX]|\d{15}", term):
+        return Resident.id_number == term
+    if term.isdigit() and len(term) == 11:
+        return Resident.phone == term
+    if term.isdigit():
+        return or_(Resident.id_number.endswith(term), Resident.phone.endswith(term))
+    if term.isascii():
+        return Resident.name_initials.startswith(term)
+    return Resident.name.startswith(q_name(term))
+
+
+def q_name(term: str) -> str:
+    """A name term as stored (Chinese names are kept without spaces)."""
+    return term.replace(" ", "")
+
+
+def get_resident(
+    session: Session,
+    actor: Actor,
+    resident_id: uuid.UUID,
+    *,
+    reveal: bool = False,
+    reason: str | None = None,
+) -> ResidentView:
+    """One resident in the actor's scope; ``reveal`` shows the full ID number and phone."""
+    resident = visible_resident(session, actor, resident_id, reason)
+    if reveal:
+        actor.require(roles.RESIDENT_REVEAL)
+    audit.record(
+        session,
+        actor,
+        "reveal" if reveal else "read",
+        "resident",
+        resident.id,
+        person_id=resident.id,
+        reason=reason,
+    )
+    return _view(resident, reveal)
+
+
+def household_of(
+    session: Session, actor: Actor, resident_id: uuid.UUID, *, reason: str | None = None
+) -> list[ResidentView]:
+    """The members of a resident's household that the actor may see."""
+    resident = visible_resident(session, actor, resident_id, reason)
+    if resident.household_id is None:
+        members = [resident]
+    else:
+        members = session.scalars(
+            select(Resident)
+            .where(
+                Resident.household_id == resident.household_id,
+                resident_filter(session, actor, reason),
+            )
+            .order_by(Resident.birth_date)
+        ).all()
+    for member in members:
+        audit.record(
+            session, actor, "read", "resident", member.id, person_id=member.id, reason=reason
+        )
+    return [_view(m, False) for m in members]
+
+
+def wards_of(session: Session, actor: Actor) -> list[ResidentView]:
+    """The residents the acting resident is guardian of (for booking on their behalf)."""
+    if actor.resident_id is None:
+        return []
+    wards = session.scalars(
+        select(Resident)
+        .join(Guardianship, Guardianship.ward_id == Resident.id)
+        .where(Guardianship.guardian_id == actor.resident_id)
+        .order_by(Resident.birth_date)
+    ).all()
+    for ward in wards:
+        audit.record(session, actor, "read", "resident", ward.id, person_id=ward.id)
+    return [_view(w, False) for w in wards]
+
+
+@dataclass(frozen=True)
+class NewResident:
+    """What it takes to register a resident."""
+
+    name: str
+    id_number: str | None
+    residence_village_id: uuid.UUID
+    sex: str | None = None
+    birth_date: date | None = None
+    phone: str | None = None
+    hukou_local: bool = True
+    permanent: bool = True
+    insurance_type: str = "urban_rural"
+    household_id: uuid.UUID | None = None
+    relation: str = "head"
+
+
+def register_resident(session: Session, actor: Actor, new: NewResident) -> ResidentView:
+    """Register a resident; sex and birth date come from the ID number when it is given."""
+    actor.require(roles.RESIDENT_WRITE)
+    new = _checked(session, actor, new)
+    if new.id_number and session.scalar(
+        select(Resident.id).where(Resident.id_number == new.id_number)
+    ):
+        raise Conflict(
+            en="A resident with this ID number is already registered", zh="该身份证号的居民已登记"
+        )
+    resident = Resident(
+        name=new.name,
+        name_initials=pinyin_initials(new.name),
+        sex=new.sex,
+        birth_date=new.birth_date,
+        id_number=new.id_number,
+        phone=new.phone,
+        household_id=new.household_id,
+        relation=new.relation,
+        residence_village_id=new.residence_village_id,
+        hukou_village_id=new.residence_village_id if new.hukou_local else None,
+        permanent=new.permanent,
+        insurance_type=new.insurance_type,
+    )
+    session.add(resident)
+    session.flush()
+    session.refresh(resident)
+    audit.record(session, actor, "create", "resident", resident.id, person_id=resident.id)
+    return _view(resident, False)
+
+
+def _checked(session: Session, actor: Actor, new: NewResident) -> NewResident:
+    name = q_name(new.name.strip())
+    if not NAME.match(name):
+        raise invalid_field(
+            "name",
+            "Name: 2-20 Chinese characters (or a Latin-script name)",
+            "姓名须为2-20个汉字（或拉丁字母姓名）",
+        )
+    sex, birth = new.sex, new.birth_date
+    if new.id_number:
+        parsed = parse_resident_id(new.id_number)
+        if sex and sex != parsed.sex:
+            raise invalid_field(
+                "sex",
+                f"Sex does not match the ID number (it encodes {parsed.sex})",
+                f"性别与身份证号不符（身份证号为{SEXES[parsed.sex][0]}）",
+            )
+        if birth and birth != parsed.birth_date:
+            raise invalid_field(
+                "birth_date",
+                f"Birth date does not match the ID number ({parsed.birth_date})",
+                f"出生日期与身份证号不符（{parsed.birth_date}）",
+            )
+        new = replace(new, id_number=parsed.number)
+        sex, birth = parsed.sex, parsed.birth_date
+    if sex not in SEXES:
+        raise invalid_field(
+            "sex",
+            "Sex is 'male' or 'female' (required without an ID number)",
+            "性别须为 male 或 female（无身份证号时必填）",
+        )
+    if birth is None or birth > date.today():
+        raise invalid_field(
+            "birth_date",
+            "Birth date is required and not in the future",
+            "出生日期必填且不能晚于今天",
+        )
+    if new.phone and not PHONE.match(new.phone):
+        raise invalid_field(
+            "phone",
+            "Phone: 11-digit mobile number starting 13-19",
+            "手机号须为以13-19开头的11位号码",
+        )
+    if new.insurance_type not in INSURANCE_TYPES:
+        raise invalid_field(
+            "insurance_type", f"Insurance type: one of {', '.join(INSURANCE_TYPES)}", "参保类型无效"
+        )
+    if new.relation not in RELATIONS:
+        raise invalid_field(
+            "relation", f"Relation: one of {', '.join(RELATIONS)}", "与户主关系无效"
+        )
+    _check_village(session, actor, new.residence_village_id)
+    if new.household_id and session.get(Household, new.household_id) is None:
+        raise invalid_field("household_id", "Unknown household", "户不存在")
+    return replace(new, name=name, sex=sex, birth_date=birth)
+
+
+def _check_village(session: Session, actor: Actor, village_id: uuid.UUID) -> None:
+    if session.get(Village, village_id) is None:
+        raise invalid_field("residence_village_id", "Unknown village", "村（社区）不存在")
+    if actor.role_def.scope == roles.AREA and actor.institution_id is not None:
+        area = session.scalars(area_village_ids(session, actor.institution_id)).all()
+        if area and village_id not in area:
+            raise invalid_field(
+                "residence_village_id",
+                "The village is outside your institution's area",
+                "该村不在本机构服务范围内",
+            )
+
+
+@dataclass(frozen=True)
+class ResidentChanges:
+    """Fields a registration desk may change; ``None`` leaves a field as it is."""
+
+    phone: str | None = None
+    residence_village_id: uuid.UUID | None = None
+    permanent: bool | None = None
+    insurance_type: str | None = None
+
+
+def update_resident(
+    session: Session, actor: Actor, resident_id: uuid.UUID, changes: ResidentChanges
+) -> ResidentView:
+    """Change a resident's contact, address, residence status or insurance."""
+    actor.require(roles.RESIDENT_WRITE)
+    resident = visible_resident(session, actor, resident_id)
+    if changes.phone is not None and not PHONE.match(changes.phone):
+        raise invalid_field(
+            "phone",
+            "Phone: 11-digit mobile number starting 13-19",
+            "手机号须为以13-19开头的11位号码",
+        )
+    if changes.insurance_type is not None and changes.insurance_type not in INSURANCE_TYPES:
+        raise invalid_field(
+            "insurance_type", f"Insurance type: one of {', '.join(INSURANCE_TYPES)}", "参保类型无效"
+        )
+    if changes.residence_village_id is not None:
+        _check_village(session, actor, changes.residence_village_id)
+    changed = [k for k, v in vars(changes).items() if v is not None]
+    for key in changed:
+        setattr(resident, key, getattr(changes, key))
+    session.flush()
+    session.refresh(resident)
+    audit.record(
+        session,
+        actor,
+        "update",
+        "resident",
+        resident.id,
+        person_id=resident.id,
+        detail="fields=" + ",".join(changed),
+    )
+    return _view(resident, False)
+
+
+def add_guardian(
+    session: Session, actor: Actor, guardian_id: uuid.UUID, ward_id: uuid.UUID, relation: str
+) -> None:
+    """Record that ``guardian`` may act for ``ward`` (e.g. a parent for a child)."""
+    actor.require(roles.RESIDENT_WRITE)
+    if guardian_id == ward_id:
+        raise invalid_field(
+            "ward_id", "A resident cannot be his own guardian", "不能为本人设置监护人"
+        )
+    if relation not in ("parent", "child", "spouse", "other"):
+        raise invalid_field("relation", "Relation: parent, child, spouse or other", "监护关系无效")
+    guardian = visible_resident(session, actor, guardian_id)
+    ward = visible_resident(session, actor, ward_id)
+    if session.get(Guardianship, (guardian.id, ward.id)):
+        raise Conflict(en="This guardianship is already recorded", zh="该监护关系已登记")
+    session.add(Guardianship(guardian_id=guardian.id, ward_id=ward.id, relation=relation))
+    session.flush()
+    audit.record(
+        session, actor, "create", "guardianship", f"{guardian.id}:{ward.id}", person_id=ward.id
+    )

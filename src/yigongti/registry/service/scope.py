@@ -1,0 +1,105 @@
+"""Which residents an actor may see: the scope rules of every role, in one place.
+
+Domains that bring their own reasons to see a resident (a patient treated here, a referral
+received) register a *patient source*; the scope is the union of the area and those sources.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from yigongti.kernel import Forbidden, NotFound
+from yigongti.registry.models import Guardianship, Institution, MedicalCommunity, Resident, Village
+from yigongti.security import Actor, roles
+
+PatientSource = Callable[[Actor], Select[tuple[uuid.UUID]] | None]
+_patient_sources: list[PatientSource] = []
+MIN_REASON = 4
+
+
+def register_patient_source(source: PatientSource) -> None:
+    """Let a domain widen an actor's scope with residents it serves (e.g. treated here)."""
+    if source not in _patient_sources:
+        _patient_sources.append(source)
+
+
+def area_village_ids(session: Session, institution_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """The villages an institution serves, by tier.
+
+    Village clinic: its village. Township or community center: its town. County-level member
+    of a medical community: every town whose center belongs to that community. An institution
+    outside any community (private hospital, CDC, bureau) has no area of its own.
+    """
+    inst = session.get(Institution, institution_id)
+    if inst is None:
+        return select(Village.id).where(false())
+    if inst.kind == "village_clinic" and inst.village_id:
+        return select(Village.id).where(Village.id == inst.village_id)
+    if inst.tier == "township" and inst.town_id:
+        return select(Village.id).where(Village.town_id == inst.town_id)
+    if inst.tier == "county" and inst.community_id:
+        towns = select(Institution.town_id).where(
+            Institution.community_id == inst.community_id,
+            Institution.tier == "township",
+            Institution.town_id.is_not(None),
+        )
+        return select(Village.id).where(Village.town_id.in_(towns))
+    return select(Village.id).where(false())
+
+
+def resident_filter(
+    session: Session, actor: Actor, reason: str | None = None
+) -> ColumnElement[bool]:
+    """A condition on ``Resident`` that keeps only those the actor may see.
+
+    Bureau roles see records only with a stated reason (it is audited with every read).
+    """
+    actor.require(roles.RESIDENT_READ)
+    scope = actor.role_def.scope
+    if scope == roles.COUNTY:
+        return true()
+    if scope == roles.WITH_REASON:
+        if not reason or len(reason.strip()) < MIN_REASON:
+            raise Forbidden(
+                en="Bureau roles see personal records only with a stated reason "
+                f"(at least {MIN_REASON} characters); it is recorded in the audit log",
+                zh=f"卫健局角色查看个人档案须填写事由（至少{MIN_REASON}个字），事由将记入审计日志",
+            )
+        return true()
+    if scope == roles.SELF:
+        if actor.resident_id is None:
+            return false()
+        wards = select(Guardianship.ward_id).where(Guardianship.guardian_id == actor.resident_id)
+        return or_(Resident.id == actor.resident_id, Resident.id.in_(wards))
+    if scope == roles.AREA and actor.institution_id is not None:
+        clauses = [
+            Resident.residence_village_id.in_(area_village_ids(session, actor.institution_id))
+        ]
+        for source in _patient_sources:
+            ids = source(actor)
+            if ids is not None:
+                clauses.append(Resident.id.in_(ids))
+        return or_(*clauses)
+    return false()
+
+
+def visible_resident(
+    session: Session, actor: Actor, resident_id: uuid.UUID, reason: str | None = None
+) -> Resident:
+    """The resident, if the actor may see him; otherwise ``NotFound`` (no hint he exists)."""
+    resident = session.scalar(
+        select(Resident).where(Resident.id == resident_id, resident_filter(session, actor, reason))
+    )
+    if resident is None:
+        raise NotFound(en="No such resident in your scope", zh="您的权限范围内无此居民")
+    return resident
+
+
+def community_of(session: Session, institution_id: uuid.UUID) -> MedicalCommunity | None:
+    """The medical community an institution belongs to, if any."""
+    inst = session.get(Institution, institution_id)
+    return session.get(MedicalCommunity, inst.community_id) if inst and inst.community_id else None
