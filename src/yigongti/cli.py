@@ -1,0 +1,259 @@
+"""The ``ygt`` command: demo, serve, migrate, synth, user, audit."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from yigongti.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+app = typer.Typer(
+    help="yigongti: the county medical community platform (医共体信息平台).", no_args_is_help=True
+)
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+console = Console()
+
+DataDir = Annotated[
+    Path | None, typer.Option(help="Data directory (default: $YGT_DATA_DIR or ./ygt-data)")
+]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    if data_dir is not None:
+        os.environ["YGT_DATA_DIR"] = str(data_dir)
+        get_settings.cache_clear()
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _engine(settings: Settings) -> Engine:
+    from yigongti.db import make_engine
+
+    return make_engine(settings.effective_database_url)
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Create or upgrade the database schema."""
+    from yigongti.db.migrate import upgrade
+
+    settings = _settings(data_dir)
+    upgrade(_engine(settings))
+    console.print(f"[green]Schema is up to date[/] ({_safe_url(settings)})")
+
+
+def _safe_url(settings: Settings) -> str:
+    url = settings.effective_database_url
+    return url.split("@")[-1] if "@" in url else url
+
+
+def _county_exists(engine: Engine) -> bool:
+    from sqlalchemy import select
+
+    from yigongti.db import unit_of_work
+    from yigongti.registry.models import Institution
+
+    with unit_of_work(engine) as session:
+        return session.scalar(select(Institution.id).limit(1)) is not None
+
+
+def _build(engine: Engine, residents: int, seed: int, year: int) -> None:
+    from yigongti.synth import build_county
+
+    with Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        started = time.perf_counter()
+        summary = build_county(engine, residents=residents, seed=seed, year=year, progress=progress)
+    seconds = time.perf_counter() - started
+    console.print(
+        f"Built the county in {seconds:.0f} s: {summary.residents:,} residents, "
+        f"{summary.institutions} institutions, {summary.encounters:,} encounters, "
+        f"{summary.fee_lines:,} fee lines; primary-care visit share "
+        f"{summary.primary_care_share:.1%}, drug share {summary.drug_share:.1%}"
+    )
+
+
+@app.command()
+def synth(
+    residents: Annotated[int, typer.Option(min=10, help="Number of residents")] = 20_000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed builds the same county")
+    ] = 1,
+    year: Annotated[int, typer.Option(help="Calendar year of the encounters")] = 2025,
+    data_dir: DataDir = None,
+) -> None:
+    """Build the synthetic county into an empty database (migrating it first)."""
+    from yigongti.db.migrate import upgrade
+
+    settings = _settings(data_dir)
+    engine = _engine(settings)
+    upgrade(engine)
+    if _county_exists(engine):
+        console.print("[red]The database already holds a county; use an empty database.[/]")
+        raise typer.Exit(1)
+    _build(engine, residents, seed, year)
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Demo data directory")] = Path("ygt-data"),
+    port: Annotated[int, typer.Option(help="Port to serve on")] = 8000,
+    residents: Annotated[int, typer.Option(min=100, help="Residents of the demo county")] = 20_000,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve when ready")
+    ] = True,
+) -> None:
+    """Build (or reuse) the demo county with an account per role, then serve it."""
+    from yigongti.db import unit_of_work
+    from yigongti.db.migrate import upgrade
+    from yigongti.demo import create_demo_accounts, read_accounts, write_accounts
+
+    os.environ.pop("YGT_DATABASE_URL", None)  # the demo always lives in its own data dir
+    settings = _settings(data_dir)
+    engine = _engine(settings)
+    upgrade(engine)
+    if _county_exists(engine):
+        console.print(f"Reusing the demo county in {settings.data_dir}")
+    else:
+        _build(engine, residents, seed=1, year=2025)
+    accounts_file = settings.data_dir / "demo-accounts.json"
+    with unit_of_work(engine) as session:
+        created = create_demo_accounts(session)
+    known = {a.username: a for a in read_accounts(accounts_file)}
+    known.update({a.username: a for a in created})
+    accounts = list(known.values())
+    write_accounts(accounts_file, accounts)
+    table = Table(title=f"Demo accounts (also in {accounts_file})")
+    for column in ("role", "username", "password"):
+        table.add_column(column)
+    for account in accounts:
+        table.add_row(account.role, account.username, account.password)
+    console.print(table)
+    if serve_after:
+        console.print(f"Serving at http://127.0.0.1:{port}  (API docs: /api/v1/docs)")
+        _serve(port=port, workers=1, host="127.0.0.1")
+
+
+def _serve(port: int, workers: int, host: str) -> None:
+    import uvicorn
+
+    if workers > 1:
+        uvicorn.run(
+            "yigongti.web.app:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+        return
+    from yigongti.web.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve an existing database ($YGT_DATABASE_URL or the data dir) without demo data."""
+    from yigongti.db.migrate import is_migrated
+
+    settings = _settings(data_dir)
+    if not is_migrated(_engine(settings)):
+        console.print("[red]The database has no schema yet: run `ygt migrate` first.[/]")
+        raise typer.Exit(1)
+    _serve(port=port, workers=workers, host=host)
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="Login name")],
+    role: Annotated[str, typer.Option(help="Role code, e.g. township_doctor")],
+    institution_code: Annotated[
+        str | None, typer.Option(help="Institution code of the account")
+    ] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the UI")] = None,
+    password: Annotated[str | None, typer.Option(help="Password (prompted when absent)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an account (the operator acts as system administrator)."""
+    from sqlalchemy import select
+
+    from yigongti.db import unit_of_work
+    from yigongti.kernel import DomainError
+    from yigongti.registry.models import Institution
+    from yigongti.security import create_user, system_actor
+
+    settings = _settings(data_dir)
+    secret = password or getpass.getpass("Password: ")
+    try:
+        with unit_of_work(_engine(settings)) as session:
+            institution_id = None
+            if institution_code:
+                institution_id = session.scalar(
+                    select(Institution.id).where(Institution.code == institution_code)
+                )
+                if institution_id is None:
+                    raise typer.BadParameter(f"no institution with code {institution_code}")
+            create_user(
+                session,
+                system_actor(),
+                username=username,
+                password=secret,
+                role=role,
+                display_name=display_name or username,
+                institution_id=institution_id,
+            )
+    except DomainError as exc:
+        console.print(f"[red]{exc.en}[/] / {exc.zh}")
+        raise typer.Exit(2) from exc
+    console.print(f"[green]Created {username} ({role})[/]")
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: DataDir = None) -> None:
+    """Recompute the audit chain; name every changed, deleted or inserted row (exit 1 if any)."""
+    from yigongti.db import unit_of_work
+    from yigongti.security import count_events, verify_chain
+
+    settings = _settings(data_dir)
+    with unit_of_work(_engine(settings)) as session:
+        total = count_events(session)
+        breaks = list(verify_chain(session))
+    for found in breaks:
+        console.print(f"[red]{found}[/]")
+    if breaks:
+        console.print(f"[red]Audit chain broken in {len(breaks)} place(s) among {total} rows[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]Audit chain intact: {total} rows[/]")

@@ -1,0 +1,162 @@
+"""The demo: an account for every role, placed where the role fits in the synthetic county."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session, aliased
+
+from yigongti.registry.models import (
+    Department,
+    Guardianship,
+    Institution,
+    MedicalCommunity,
+    Practitioner,
+    PractitionerDepartment,
+    Resident,
+)
+from yigongti.security import ROLES, create_user, system_actor
+from yigongti.security.models import User
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo login as written to ``demo-accounts.json``."""
+
+    role: str
+    username: str
+    password: str
+
+
+def _password() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "ygt-" + "".join(secrets.choice(alphabet) for _ in range(8)) + str(secrets.randbelow(10))
+
+
+def _guardian_with_clinic(session: Session) -> Resident:
+    """A parent in a village with a clinic, so every role has someone to look at."""
+    ward = aliased(Resident)
+    query = (
+        select(Resident)
+        .join(Guardianship, Guardianship.guardian_id == Resident.id)
+        .join(ward, ward.id == Guardianship.ward_id)
+        .where(
+            Resident.id_number.is_not(None),
+            Resident.phone.is_not(None),
+            exists().where(
+                and_(
+                    Institution.kind == "village_clinic",
+                    Institution.village_id == Resident.residence_village_id,
+                )
+            ),
+        )
+        .order_by(Resident.id_number)
+        .limit(1)
+    )
+    found = session.scalar(query)
+    if found is None:
+        raise RuntimeError("the county has no guardian living in a village with a clinic")
+    return found
+
+
+def _practitioner(
+    session: Session,
+    institution_id: object,
+    profession: str = "physician",
+    department_code: str | None = None,
+) -> Practitioner | None:
+    query = select(Practitioner).where(
+        Practitioner.institution_id == institution_id, Practitioner.profession == profession
+    )
+    if department_code:
+        query = (
+            query.join(PractitionerDepartment)
+            .join(Department)
+            .where(Department.code == department_code)
+        )
+    return session.scalar(query.order_by(Practitioner.name).limit(1))
+
+
+def _one(session: Session, kind: str) -> Institution:
+    found = session.scalar(
+        select(Institution).where(Institution.kind == kind).order_by(Institution.code)
+    )
+    if found is None:
+        raise RuntimeError(f"the county has no institution of kind {kind}")
+    return found
+
+
+def create_demo_accounts(session: Session) -> list[DemoAccount]:
+    """Create one account per role (skipping usernames that exist) and return their passwords."""
+    resident = _guardian_with_clinic(session)
+    clinic = session.scalar(
+        select(Institution).where(
+            Institution.kind == "village_clinic",
+            Institution.village_id == resident.residence_village_id,
+        )
+    )
+    assert clinic is not None and clinic.parent_id is not None
+    center = session.get(Institution, clinic.parent_id)
+    assert center is not None and center.community_id is not None
+    community = session.get(MedicalCommunity, center.community_id)
+    assert community is not None and community.lead_institution_id is not None
+    lead = session.get(Institution, community.lead_institution_id)
+    bureau, cdc = _one(session, "health_bureau"), _one(session, "cdc")
+    places: dict[str, tuple[Institution | None, Practitioner | None]] = {
+        "resident": (None, None),
+        "village_doctor": (clinic, _practitioner(session, clinic.id)),
+        "township_doctor": (center, _practitioner(session, center.id)),
+        "county_doctor": (lead, _practitioner(session, lead.id, department_code="03")),
+        "center_reader": (lead, _practitioner(session, lead.id, department_code="32")),
+        "bureau_analyst": (bureau, None),
+        "bureau_admin": (bureau, None),
+        "cdc_officer": (cdc, None),
+        "window_clerk": (center, None),
+        "system_admin": (bureau, None),
+    }
+    actor = system_actor("demo")
+    accounts = []
+    for role in ROLES:
+        institution, practitioner = places[role]
+        username = role.replace("_", "-")
+        if session.scalar(select(User.id).where(User.username == username)):
+            continue
+        password = _password()
+        name = (
+            resident.name
+            if role == "resident"
+            else practitioner.name
+            if practitioner
+            else f"{ROLES[role].zh}（演示）"
+        )
+        create_user(
+            session,
+            actor,
+            username=username,
+            password=password,
+            role=role,
+            display_name=name,
+            institution_id=institution.id if institution else None,
+            practitioner_id=practitioner.id if practitioner else None,
+            resident_id=resident.id if role == "resident" else None,
+        )
+        accounts.append(DemoAccount(role, username, password))
+    return accounts
+
+
+def write_accounts(path: Path, accounts: list[DemoAccount]) -> None:
+    """Write the accounts as a JSON list of ``{"role", "username", "password"}``."""
+    path.write_text(json.dumps([asdict(a) for a in accounts], ensure_ascii=False, indent=2) + "\n")
+    path.chmod(0o600)
+
+
+def read_accounts(path: Path) -> list[DemoAccount]:
+    """The accounts a previous demo run wrote, or none."""
+    if not path.exists():
+        return []
+    return [DemoAccount(**row) for row in json.loads(path.read_text())]
