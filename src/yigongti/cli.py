@@ -257,3 +257,38 @@ def audit_verify(data_dir: DataDir = None) -> None:
         console.print(f"[red]Audit chain broken in {len(breaks)} place(s) among {total} rows[/]")
         raise typer.Exit(1)
     console.print(f"[green]Audit chain intact: {total} rows[/]")
+
+
+bench_app = typer.Typer(
+    help="Benchmarks; each prints one JSON object as its last line.", no_args_is_help=True
+)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("startup")
+def bench_startup(
+    data_dir: Annotated[
+        Path, typer.Option(help="A data dir holding a county (e.g. the demo's)")
+    ] = Path("ygt-data"),
+    repeat: Annotated[
+        int, typer.Option(min=1, help="Starts of each server; medians are quoted")
+    ] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+) -> None:
+    """Time `ygt serve` until /healthz answers and its idle memory, against a bare FastAPI app."""
+    import json
+
+    from yigongti.bench import startup
+
+    result = startup.run(data_dir, repeat)
+    if not as_json:
+        console.print(
+            f"ygt serve answers /healthz in {result['serve_seconds']} s "
+            f"({result['serve_rss_mb']} MB idle); bare FastAPI: "
+            f"{result['reference_seconds']} s ({result['reference_rss_mb']} MB)"
+        )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    app()

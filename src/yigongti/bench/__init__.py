@@ -1,0 +1,1 @@
+"""Benchmarks behind ``ygt bench NAME --json``: each measures a reference in the same run."""

@@ -1,0 +1,161 @@
+"""Fixtures shared by the suite: one small synthetic county per storage backend.
+
+Every storage test runs on SQLite and on PostgreSQL from the same body (the ``backend``
+parameter). The county is built once per backend into a template and cloned per test: a file
+copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from yigongti.db import make_engine, unit_of_work
+from yigongti.db.migrate import upgrade
+from yigongti.settings import Settings
+
+PG_ADMIN = os.environ.get("YGT_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
+ON_CI = os.environ.get("CI", "").lower() == "true"
+COUNTY_RESIDENTS = 400
+COUNTY_SEED = 7
+
+
+def pg_available() -> bool:
+    """Whether the test PostgreSQL server answers."""
+    try:
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def require_or_skip(available: bool, what: str) -> None:
+    """Skip when ``what`` is missing, except on CI where a skipped suite would hide it."""
+    if available:
+        return
+    if ON_CI:
+        pytest.fail(f"{what} is required on CI (CI=true) but is not available")
+    pytest.skip(f"{what} is not available")
+
+
+def _pg_url(database: str) -> str:
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + database
+
+
+def _pg_admin(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A migrated database holding the test county and its demo accounts."""
+
+    backend: str
+    location: str  # file path (SQLite) or database name (PostgreSQL)
+    passwords: dict[str, str]  # role -> password; usernames are the role with '-' for '_'
+
+
+def _fill(engine: Engine) -> dict[str, str]:
+    from yigongti.demo import create_demo_accounts
+    from yigongti.synth import build_county
+
+    upgrade(engine)
+    build_county(engine, residents=COUNTY_RESIDENTS, seed=COUNTY_SEED)
+    with unit_of_work(engine) as session:
+        return {a.role: a.password for a in create_demo_accounts(session)}
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
+    """The test county, built once per backend."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "county.db"
+        engine = make_engine(f"sqlite:///{path}")
+        passwords = _fill(engine)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        yield Template("sqlite", str(path), passwords)
+        return
+    require_or_skip(pg_available(), f"PostgreSQL at {PG_ADMIN}")
+    name = f"ygt_tmpl_{os.getpid()}"
+    _pg_admin(f"DROP DATABASE IF EXISTS {name}")
+    _pg_admin(f"CREATE DATABASE {name}")
+    engine = make_engine(_pg_url(name))
+    passwords = _fill(engine)
+    engine.dispose()
+    yield Template("postgresql", name, passwords)
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def backend(template: Template) -> str:
+    """The storage backend of this run of the test: ``sqlite`` or ``postgresql``."""
+    return template.backend
+
+
+@pytest.fixture
+def engine(template: Template, tmp_path: Path) -> Iterator[Engine]:
+    """A fresh copy of the test county for one test."""
+    if template.backend == "sqlite":
+        path = tmp_path / "county.db"
+        shutil.copyfile(template.location, path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+        return
+    name = f"ygt_t_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template.location}")
+    engine = make_engine(_pg_url(name))
+    yield engine
+    engine.dispose()
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, engine: Engine) -> Settings:
+    """Settings of a test application."""
+    return Settings(
+        data_dir=tmp_path,
+        secret_key="test-secret-key-of-at-least-32-bytes!",
+        database_url=engine.url.render_as_string(hide_password=False),
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    """An HTTP client of the JSON API (no UI) on the test county."""
+    from yigongti.web.app import create_app
+
+    with TestClient(create_app(settings, engine=engine, with_ui=False)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def login(client: TestClient, template: Template) -> Callable[[str], dict[str, str]]:
+    """``login(role)`` -> the Authorization header of that role's demo account."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def _login(role: str) -> dict[str, str]:
+        if role not in cache:
+            answer = client.post(
+                "/api/v1/auth/token",
+                data={"username": role.replace("_", "-"), "password": template.passwords[role]},
+            )
+            assert answer.status_code == 200, answer.text
+            cache[role] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+        return cache[role]
+
+    return _login
