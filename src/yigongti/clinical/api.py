@@ -49,6 +49,8 @@ def encounters(
 
 
 @router.get("/encounters/{encounter_id}/fees", response_model=dict[str, int])
-def fees(encounter_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> dict[str, int]:
+def fees(
+    encounter_id: uuid.UUID, session: SessionDep, actor: ActorDep, reason: Reason = None
+) -> dict[str, int]:
     """An encounter's fees by category, in fen."""
-    return clinical.fee_breakdown(session, actor, encounter_id)
+    return clinical.fee_breakdown(session, actor, encounter_id, reason=reason)

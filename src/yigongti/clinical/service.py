@@ -10,9 +10,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from yigongti.clinical.models import Condition, Encounter, FeeLine
-from yigongti.kernel import NotFound
-from yigongti.registry import register_patient_source, visible_resident
-from yigongti.security import Actor, audit
+from yigongti.kernel import SHANGHAI, NotFound, local
+from yigongti.registry import get_institution, register_patient_source, visible_resident
+from yigongti.security import Actor, audit, roles
 
 
 def _treated_here(actor: Actor) -> Select[tuple[uuid.UUID]] | None:
@@ -81,19 +81,56 @@ def encounters_of(
     ]
 
 
-def fee_breakdown(session: Session, actor: Actor, encounter_id: uuid.UUID) -> dict[str, int]:
-    """An encounter's fees by category, in fen, for a resident or doctor who may see it."""
+def fee_breakdown(
+    session: Session, actor: Actor, encounter_id: uuid.UUID, *, reason: str | None = None
+) -> dict[str, int]:
+    """An encounter's fees by category, in fen, for anyone who may see its patient."""
     encounter = session.get(Encounter, encounter_id)
     if encounter is None:
         raise NotFound(en="No such encounter", zh="就诊记录不存在")
-    visible_resident(session, actor, encounter.resident_id)
+    visible_resident(session, actor, encounter.resident_id, reason)
     rows = session.execute(
         select(FeeLine.category, func.sum(FeeLine.amount_fen))
         .where(FeeLine.encounter_id == encounter_id)
         .group_by(FeeLine.category)
     ).all()
-    if encounter is not None:
-        audit.record(
-            session, actor, "read", "fee_lines", encounter_id, person_id=encounter.resident_id
-        )
+    audit.record(
+        session,
+        actor,
+        "read",
+        "fee_lines",
+        encounter_id,
+        person_id=encounter.resident_id,
+        reason=reason,
+    )
     return {category: int(total) for category, total in rows}
+
+
+def encounters_by_tier(
+    session: Session, actor: Actor, year: int | None = None
+) -> tuple[int | None, dict[str, int]]:
+    """County-wide encounters of a calendar year (China time) by institution tier.
+
+    Aggregate readers only; no person is named, so nothing is audited. Without ``year`` the
+    latest year that has encounters is counted; it is returned with the counts (``None`` and
+    no counts when there are no encounters at all).
+    """
+    actor.require(roles.AGGREGATE_READ)
+    if year is None:
+        latest = session.scalar(select(func.max(Encounter.started_at)))
+        if latest is None:
+            return None, {}
+        year = local(latest).year
+    start = datetime(year, 1, 1, tzinfo=SHANGHAI)
+    end = datetime(year + 1, 1, 1, tzinfo=SHANGHAI)
+    rows = session.execute(
+        select(Encounter.institution_id, func.count())
+        .where(Encounter.started_at >= start, Encounter.started_at < end)
+        .group_by(Encounter.institution_id)
+    ).all()
+    counts: dict[str, int] = {}
+    for institution_id, count in rows:
+        # Through the registry's face: a county has a few hundred institutions at most.
+        tier = get_institution(session, institution_id).tier
+        counts[tier] = counts.get(tier, 0) + count
+    return year, counts

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import Engine, text
 
 from yigongti import clinical, registry, security  # noqa: F401 - packages register their hooks
@@ -11,7 +13,8 @@ from yigongti.db import make_engine
 from yigongti.registry.api import router as registry_router
 from yigongti.security.api import router as security_router
 from yigongti.settings import Settings, get_settings
-from yigongti.web.errors import install_error_handlers
+from yigongti.web.deps import refuse_nul_characters
+from yigongti.web.errors import PROBLEM_RESPONSES, PROBLEM_SCHEMA, install_error_handlers
 from yigongti.web.limits import BodyLimit
 
 API_PREFIX = "/api/v1"
@@ -19,9 +22,10 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     """Every domain's router, as mounted under ``/api/v1``."""
-    router = APIRouter(prefix=API_PREFIX)
+    router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(refuse_nul_characters)])
     for domain_router in (security_router, registry_router, record_router):
-        router.include_router(domain_router)
+        # Every error answers problem+json; the document says so instead of FastAPI's default.
+        router.include_router(domain_router, responses=PROBLEM_RESPONSES)
     return router
 
 
@@ -43,6 +47,7 @@ def create_app(
     app.state.secret = settings.effective_secret_key
     install_error_handlers(app)
     app.include_router(api_router())
+    _document_problems(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -57,6 +62,21 @@ def create_app(
         mount_ui(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Add the problem+json schema to the OpenAPI components the error responses refer to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()  # FastAPI caches it as app.openapi_schema
+            document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                PROBLEM_SCHEMA
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_factory() -> FastAPI:

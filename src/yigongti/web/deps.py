@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,7 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from yigongti.db import unit_of_work
-from yigongti.kernel import Unauthenticated
+from yigongti.kernel import Unauthenticated, invalid_field
 from yigongti.security import Actor, active_user, actor_for, user_id_of
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -49,3 +51,49 @@ def get_actor(
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def _nul_in(value: object, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The path to the first text in ``value`` (JSON-like data) that holds U+0000, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        pairs = [(str(k), v) for k, v in value.items()]
+    elif isinstance(value, list | tuple):
+        pairs = [(str(i), v) for i, v in enumerate(value)]
+    else:
+        return None
+    for key, item in pairs:
+        found = _nul_in(key, path) or _nul_in(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _nul_in_pairs(pairs: list[tuple[str, object]], *prefix: str) -> tuple[str, ...] | None:
+    """The name of the first (name, value) pair of a query or form that holds U+0000."""
+    for key, value in pairs:
+        if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+            return (*prefix, key)
+    return None
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """Refuse U+0000 in any text of the request (query, JSON or form).
+
+    PostgreSQL cannot store or even compare such text: the driver would fail and the client
+    get a 500. No person types it, so it is refused at the edge as invalid input.
+    """
+    found = _nul_in_pairs(request.query_params.multi_items(), "query")
+    content_type = request.headers.get("content-type", "")
+    if found is None and content_type.startswith("application/json"):
+        with suppress(ValueError):  # malformed JSON: FastAPI answers it as invalid itself
+            found = _nul_in(json.loads(await request.body()))
+    elif found is None and content_type.startswith("application/x-www-form-urlencoded"):
+        found = _nul_in_pairs((await request.form()).multi_items())
+    if found is not None:
+        raise invalid_field(
+            ".".join(found) or "body",
+            "Text may not contain the NUL character (U+0000)",
+            "文本中不能包含空字符（U+0000）",
+        )

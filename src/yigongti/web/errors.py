@@ -13,6 +13,50 @@ PROBLEM = "application/problem+json"
 TYPE_BASE = "https://yigongti.org/problems/"
 
 
+# The problem+json schema, a component of the OpenAPI document that every error response names.
+PROBLEM_SCHEMA: dict = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "detail_zh"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "detail_zh": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message", "message_zh"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "message_zh": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_PROBLEM_CASES = {
+    400: "The request could not be read",
+    401: "Not logged in, or the token is invalid or expired",
+    403: "The role may not do this, or a bureau role gave no reason",
+    404: "No such record, or not in the caller's scope",
+    409: "The request clashes with a record that exists",
+    413: "The request body is over the size limit",
+    422: "Invalid input; `errors` names each field",
+    423: "The account is locked after repeated failed logins",
+}
+PROBLEM_RESPONSES: dict[int | str, dict] = {
+    status: {
+        "description": text,
+        "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for status, text in _PROBLEM_CASES.items()
+}
+
+
 def problem(
     status: int,
     code: str,
@@ -33,6 +77,34 @@ def problem(
         body["errors"] = errors
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request body over the size cap, found while it streams in.
+
+    An HTTP exception so that FastAPI lets it through body parsing (it turns any other
+    exception raised there into a 400) to the handler below.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, detail=f"Request body over {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+def too_large(max_bytes: int) -> JSONResponse:
+    """The 413 problem for a body over ``max_bytes``."""
+    return problem(
+        413,
+        "too-large",
+        "Payload too large",
+        f"Request body over {max_bytes} bytes",
+        f"请求体超过 {max_bytes} 字节上限",
+    )
+
+
+def _too_large(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyTooLarge)
+    return too_large(exc.max_bytes)
 
 
 def _domain(_: Request, exc: Exception) -> JSONResponse:
@@ -67,4 +139,5 @@ def install_error_handlers(app: FastAPI) -> None:
     """Answer every domain, validation and HTTP error as problem+json."""
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(StarletteHTTPException, _http)

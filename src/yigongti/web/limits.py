@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
-class _TooLarge(Exception):
-    pass
+from yigongti.web.errors import BodyTooLarge, too_large
 
 
 class BodyLimit:
@@ -24,7 +20,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+            await too_large(self.max_bytes)(scope, receive, send)
             return
         seen = 0
         started = False
@@ -35,7 +31,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -45,28 +41,7 @@ class BodyLimit:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
+        except BodyTooLarge:
+            # Raised outside a FastAPI route (whose handler answers it), e.g. in a mounted app.
             if not started:
-                await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "https://yigongti.org/problems/too-large",
-                "title": "Payload too large",
-                "status": 413,
-                "detail": f"Request body over {self.max_bytes} bytes",
-                "detail_zh": f"请求体超过 {self.max_bytes} 字节上限",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+                await too_large(self.max_bytes)(scope, receive, send)

@@ -98,7 +98,9 @@ def list_institutions(session: Session, query: InstitutionQuery) -> tuple[int, l
     if query.community_id:
         conditions.append(Institution.community_id == query.community_id)
     if query.q:
-        conditions.append(Institution.name.contains(query.q) | (Institution.code == query.q))
+        conditions.append(
+            Institution.name.contains(query.q, autoescape=True) | (Institution.code == query.q)
+        )
     total = session.scalar(select(func.count()).select_from(Institution).where(*conditions)) or 0
     rows = session.scalars(
         select(Institution)

@@ -43,9 +43,9 @@ def list_practitioners(
     if query.q:
         q = query.q.strip()
         conditions.append(
-            Practitioner.name_initials.startswith(q.upper())
+            Practitioner.name_initials.startswith(q.upper(), autoescape=True)
             if q.isascii()
-            else Practitioner.name.contains(q)
+            else Practitioner.name.contains(q, autoescape=True)
         )
     total = session.scalar(select(func.count()).select_from(Practitioner).where(*conditions)) or 0
     rows = session.scalars(
@@ -92,6 +92,8 @@ def create_practitioner(session: Session, actor: Actor, new: NewPractitioner) ->
     if new.phone and not PHONE.match(new.phone):
         raise invalid_field("phone", "Phone: 11-digit mobile number", "手机号须为11位")
     inst = get_institution(session, new.institution_id)
+    if len(set(new.department_ids)) < len(new.department_ids):
+        raise invalid_field("department_ids", "A department is listed twice", "科室重复")
     departments = [session.get(Department, d) for d in new.department_ids]
     if any(d is None or d.institution_id != inst.id for d in departments):
         raise invalid_field(
@@ -165,6 +167,8 @@ def create_team(session: Session, actor: Actor, new: NewTeam) -> FamilyDoctorTea
             "The second member is a nurse or public-health doctor of the center",
             "第二名成员须为本中心的护士或公卫医生",
         )
+    if len(set(new.specialist_ids)) < len(new.specialist_ids):
+        raise invalid_field("specialist_ids", "A specialist is listed twice", "专科医生重复")
     specialists = [get_practitioner(session, s) for s in new.specialist_ids]
     for s in specialists:
         home = get_institution(session, s.institution_id)

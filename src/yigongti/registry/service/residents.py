@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from yigongti.kernel import (
@@ -120,15 +120,29 @@ def search_residents(
 
 
 def _match(term: str):
+    # autoescape: a '%' or '_' typed into the search box is a character, not a wildcard.
     if re.fullmatch(r"\d{17}[\dX]|\d{15}", term):
         return Resident.id_number == term
     if term.isdigit() and len(term) == 11:
         return Resident.phone == term
     if term.isdigit():
-        return or_(Resident.id_number.endswith(term), Resident.phone.endswith(term))
+        return or_(
+            Resident.id_number.endswith(term, autoescape=True),
+            Resident.phone.endswith(term, autoescape=True),
+        )
     if term.isascii():
-        return Resident.name_initials.startswith(term)
-    return Resident.name.startswith(q_name(term))
+        return Resident.name_initials.startswith(term, autoescape=True)
+    return Resident.name.startswith(q_name(term), autoescape=True)
+
+
+def count_residents(session: Session, actor: Actor) -> int:
+    """How many living residents the actor's scope holds; the whole county for aggregate readers.
+
+    A count names nobody, so bureau roles need no reason for it and nothing is audited.
+    """
+    scope = true() if actor.can(roles.AGGREGATE_READ) else resident_filter(session, actor)
+    query = select(func.count()).select_from(Resident).where(scope, Resident.deceased_on.is_(None))
+    return session.scalar(query) or 0
 
 
 def q_name(term: str) -> str:
@@ -378,6 +392,13 @@ def add_guardian(
         raise Conflict(en="This guardianship is already recorded", zh="该监护关系已登记")
     session.add(Guardianship(guardian_id=guardian.id, ward_id=ward.id, relation=relation))
     session.flush()
+    # The guardianship is (guardian, ward): the guardian is the object, the ward the person.
     audit.record(
-        session, actor, "create", "guardianship", f"{guardian.id}:{ward.id}", person_id=ward.id
+        session,
+        actor,
+        "create",
+        "guardianship",
+        guardian.id,
+        person_id=ward.id,
+        detail=f"relation={relation}",
     )
