@@ -16,11 +16,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from yigongti.db import make_engine, unit_of_work
 from yigongti.db.migrate import upgrade
+from yigongti.security import passwords as password_hashing
 from yigongti.settings import Settings
 
 PG_ADMIN = os.environ.get("YGT_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
@@ -45,6 +47,20 @@ def require_or_skip(available: bool, what: str) -> None:
     if ON_CI:
         pytest.fail(f"{what} is required on CI (CI=true) but is not available")
     pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at its cheapest settings: the suite logs in hundreds of times.
+
+    Production cost (about a second per hash on a small machine) protects stored hashes; the
+    tests check the rules around passwords, not the cost. Hashes stay Argon2id.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            password_hashing, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+        )
+        yield
 
 
 def _pg_url(database: str) -> str:
@@ -85,7 +101,9 @@ def template(
         engine = make_engine(f"sqlite:///{path}")
         passwords = _fill(engine)
         with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # On the driver's connection: SQLAlchemy would wrap it in BEGIN IMMEDIATE, and a
+            # checkpoint cannot run inside a transaction. Copies then need the .db file only.
+            conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         engine.dispose()
         yield Template("sqlite", str(path), passwords)
         return
@@ -97,6 +115,23 @@ def template(
     passwords = _fill(engine)
     engine.dispose()
     yield Template("postgresql", name, passwords)
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a new, empty database (no schema), on each backend."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield engine
+        engine.dispose()
+        return
+    require_or_skip(pg_available(), f"PostgreSQL at {PG_ADMIN}")
+    name = f"ygt_e_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f"CREATE DATABASE {name}")
+    engine = make_engine(_pg_url(name))
+    yield engine
+    engine.dispose()
     _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

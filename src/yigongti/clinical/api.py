@@ -34,7 +34,7 @@ def encounters(
     actor: ActorDep,
     reason: Reason = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Page[EncounterOut]:
     """The resident's encounters at every institution, newest first."""
     total, rows = clinical.encounters_of(

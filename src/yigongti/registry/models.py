@@ -114,7 +114,7 @@ class Practitioner(Base):
     name_initials: Mapped[str] = mapped_column(String(10), index=True)
     sex: Mapped[str] = mapped_column(String(6))
     profession: Mapped[str] = mapped_column(String(16))  # physician | nurse | public_health | ...
-    title: Mapped[str] = mapped_column(String(24))  # 职称, see registry.codes.TITLES
+    title: Mapped[str] = mapped_column(String(32))  # 职称, see registry.codes.TITLES
     specialty: Mapped[str] = mapped_column(String(40))
     institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institutions.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(20))

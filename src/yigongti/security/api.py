@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BeforeValidator
 
 from yigongti.db import unit_of_work
 from yigongti.kernel.paging import Page
@@ -15,6 +16,7 @@ from yigongti.security import (
     AuditQuery,
     active_user,
     authenticate,
+    count_users,
     create_user,
     issue_token,
     list_users,
@@ -25,6 +27,22 @@ from yigongti.security.schemas import AuditEventOut, MeOut, TokenOut, UserActive
 from yigongti.web.deps import ActorDep, SessionDep, client_of
 
 router = APIRouter(tags=["security"])
+# Bounded: a database cannot skip more rows than fit its integer type (a 500 otherwise).
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+def _not_a_number(value: object) -> object:
+    """Pydantic reads a bare number as Unix seconds: '20250301' would mean 1970-08-23."""
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("expected an ISO 8601 date-time such as 2025-03-01T08:00, not a number")
+    return value
+
+
+Moment = Annotated[
+    datetime | None,
+    BeforeValidator(_not_a_number),
+    Query(description="ISO 8601; without a zone it is China Standard Time"),
+]
 
 
 @router.post("/auth/token", response_model=TokenOut)
@@ -63,12 +81,15 @@ def users(
     session: SessionDep,
     actor: ActorDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[UserOut]:
     """Accounts (user managers only)."""
     rows = list_users(session, actor, limit=limit, offset=offset)
     return Page(
-        total=len(rows), limit=limit, offset=offset, items=[UserOut.model_validate(u) for u in rows]
+        total=count_users(session, actor),
+        limit=limit,
+        offset=offset,
+        items=[UserOut.model_validate(u) for u in rows],
     )
 
 
@@ -93,10 +114,10 @@ def audit_log(
     actor_name: Annotated[str | None, Query(max_length=64)] = None,
     person_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=24)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment = None,
+    until: Moment = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[AuditEventOut]:
     """Search the audit log, newest first (auditors only)."""
     query = AuditQuery(actor_name, person_id, action, since, until, limit, offset)

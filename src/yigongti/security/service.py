@@ -89,6 +89,12 @@ def create_user(
             f"A {role} account needs institution_id",
             f"{ROLES[role].zh}账号须关联机构（institution_id）",
         )
+    _check_links(
+        session,
+        institution_id=institution_id,
+        practitioner_id=practitioner_id,
+        resident_id=resident_id,
+    )
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(en=f"Username '{username}' is taken", zh=f"用户名“{username}”已被使用")
     user = User(
@@ -106,6 +112,26 @@ def create_user(
         session, actor, "create", "user", user.id, person_id=resident_id, detail=f"role={role}"
     )
     return user
+
+
+# What an account may be linked to, named for the error message.
+_LINKS = {
+    "institution_id": ("institution", "机构"),
+    "practitioner_id": ("practitioner", "医务人员"),
+    "resident_id": ("resident", "居民"),
+}
+
+
+def _check_links(session: Session, **links: uuid.UUID | None) -> None:
+    """Refuse links to records that do not exist (the database would, but as a 500)."""
+    for name, value in links.items():
+        if value is None:
+            continue
+        # The column the foreign key points at; security does not import the registry.
+        target = next(iter(User.__table__.c[name].foreign_keys)).column
+        if session.scalar(select(target).where(target == value)) is None:
+            en, zh = _LINKS[name]
+            raise invalid_field(name, f"No {en} with id {value}", f"{zh}不存在：{value}")
 
 
 def authenticate(
@@ -178,6 +204,12 @@ def list_users(session: Session, actor: Actor, *, limit: int = 50, offset: int =
     """Accounts, by username; user managers only."""
     actor.require(USER_MANAGE)
     return list(session.scalars(select(User).order_by(User.username).limit(limit).offset(offset)))
+
+
+def count_users(session: Session, actor: Actor) -> int:
+    """How many accounts there are; user managers only."""
+    actor.require(USER_MANAGE)
+    return session.scalar(select(func.count()).select_from(User)) or 0
 
 
 def set_user_active(session: Session, actor: Actor, user_id: uuid.UUID, active: bool) -> User:

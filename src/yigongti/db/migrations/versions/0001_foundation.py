@@ -168,7 +168,7 @@ def upgrade() -> None:
         sa.Column("name_initials", sa.String(length=10), nullable=False),
         sa.Column("sex", sa.String(length=6), nullable=False),
         sa.Column("profession", sa.String(length=16), nullable=False),
-        sa.Column("title", sa.String(length=24), nullable=False),
+        sa.Column("title", sa.String(length=32), nullable=False),
         sa.Column("specialty", sa.String(length=40), nullable=False),
         sa.Column("institution_id", sa.Uuid(), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=True),

@@ -1,0 +1,106 @@
+"""The roles table: who may see, reveal, write and administer what."""
+
+from __future__ import annotations
+
+import pytest
+
+from yigongti.kernel import Forbidden
+from yigongti.security import ROLES, Actor, roles
+
+ALL_PERMISSIONS = {
+    roles.RESIDENT_READ,
+    roles.RESIDENT_REVEAL,
+    roles.RESIDENT_WRITE,
+    roles.REGISTRY_WRITE,
+    roles.AUDIT_READ,
+    roles.USER_MANAGE,
+    roles.AGGREGATE_READ,
+}
+
+
+def _holders(permission: str) -> set[str]:
+    return {code for code, role in ROLES.items() if permission in role.permissions}
+
+
+def test_the_ten_roles_of_the_platform_exist_with_chinese_and_english_names() -> None:
+    assert set(ROLES) == {
+        "resident",
+        "village_doctor",
+        "township_doctor",
+        "county_doctor",
+        "center_reader",
+        "bureau_analyst",
+        "bureau_admin",
+        "cdc_officer",
+        "window_clerk",
+        "system_admin",
+    }
+    for code, role in ROLES.items():
+        assert role.code == code
+        assert role.zh and role.en
+        assert role.permissions <= ALL_PERMISSIONS
+        assert role.scope in {roles.SELF, roles.AREA, roles.COUNTY, roles.WITH_REASON}
+
+
+def test_every_role_may_read_residents_within_its_scope() -> None:
+    assert _holders(roles.RESIDENT_READ) == set(ROLES)
+
+
+def test_shared_center_readers_and_bureau_staff_cannot_reveal_id_numbers() -> None:
+    assert _holders(roles.RESIDENT_REVEAL) == {
+        "resident",
+        "village_doctor",
+        "township_doctor",
+        "county_doctor",
+        "cdc_officer",
+        "window_clerk",
+    }
+
+
+def test_only_the_system_administrator_manages_accounts() -> None:
+    assert _holders(roles.USER_MANAGE) == {"system_admin"}
+
+
+def test_the_audit_log_is_read_by_the_bureau_administrator_and_system_administrator() -> None:
+    assert _holders(roles.AUDIT_READ) == {"bureau_admin", "system_admin"}
+
+
+def test_only_administrators_change_the_registries() -> None:
+    assert _holders(roles.REGISTRY_WRITE) == {"bureau_admin", "system_admin"}
+
+
+def test_resident_records_are_registered_by_doctors_and_window_clerks() -> None:
+    assert _holders(roles.RESIDENT_WRITE) == {
+        "village_doctor",
+        "township_doctor",
+        "county_doctor",
+        "window_clerk",
+    }
+
+
+@pytest.mark.parametrize(
+    ("role", "scope"),
+    [
+        ("resident", roles.SELF),
+        ("village_doctor", roles.AREA),
+        ("township_doctor", roles.AREA),
+        ("county_doctor", roles.AREA),
+        ("center_reader", roles.AREA),
+        ("window_clerk", roles.AREA),
+        ("bureau_analyst", roles.WITH_REASON),
+        ("bureau_admin", roles.WITH_REASON),
+        ("cdc_officer", roles.COUNTY),
+        ("system_admin", roles.COUNTY),
+    ],
+)
+def test_each_role_sees_residents_in_its_own_scope(role: str, scope: str) -> None:
+    assert ROLES[role].scope == scope
+
+
+def test_a_missing_permission_is_refused_naming_the_role_in_both_languages() -> None:
+    reader = Actor(user_id=None, username="reader", role="center_reader")
+    with pytest.raises(Forbidden) as caught:
+        reader.require(roles.RESIDENT_REVEAL)
+    assert "共享中心阅片医生" in caught.value.zh
+    assert "Shared-center reader" in caught.value.en
+    assert "resident:reveal" in caught.value.en
