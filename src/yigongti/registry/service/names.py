@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from pypinyin import Style, lazy_pinyin
-
 
 @cache
 def _initial(char: str) -> str:
+    # Imported on first use: pypinyin loads its dictionaries at import, which ``ygt serve``
+    # need not pay before it answers.
+    from pypinyin import Style, lazy_pinyin
+
     letters = lazy_pinyin(char, style=Style.FIRST_LETTER, errors="ignore")
     return letters[0][:1].upper() if letters else ""
 
