@@ -225,17 +225,13 @@ def residents(
     total, rows = registry.search_residents(
         session, actor, q, reason=reason, limit=limit, offset=offset
     )
-    return Page(
-        total=total, limit=limit, offset=offset, items=[ResidentOut.model_validate(r) for r in rows]
-    )
+    return Page(total=total, limit=limit, offset=offset, items=rows)
 
 
 @router.post("/residents", response_model=ResidentOut, status_code=201)
 def new_resident(body: ResidentIn, session: SessionDep, actor: ActorDep) -> ResidentOut:
     """Register a resident (ID number checked against GB 11643)."""
-    return ResidentOut.model_validate(
-        registry.register_resident(session, actor, registry.NewResident(**body.model_dump()))
-    )
+    return registry.register_resident(session, actor, registry.NewResident(**body.model_dump()))
 
 
 @router.get("/residents/{resident_id}", response_model=ResidentOut)
@@ -248,7 +244,7 @@ def resident(
 ) -> ResidentOut:
     """One resident; ``reveal=true`` shows the full ID number and phone (audited)."""
     view = registry.get_resident(session, actor, resident_id, reveal=reveal, reason=reason)
-    return ResidentOut.model_validate(view)
+    return view
 
 
 @router.patch("/residents/{resident_id}", response_model=ResidentOut)
@@ -257,9 +253,7 @@ def patch_resident(
 ) -> ResidentOut:
     """Change a resident's phone, address, residence status or insurance."""
     changes = registry.ResidentChanges(**body.model_dump())
-    return ResidentOut.model_validate(
-        registry.update_resident(session, actor, resident_id, changes)
-    )
+    return registry.update_resident(session, actor, resident_id, changes)
 
 
 @router.get("/residents/{resident_id}/household", response_model=list[ResidentOut])
@@ -267,10 +261,7 @@ def household(
     resident_id: uuid.UUID, session: SessionDep, actor: ActorDep, reason: Reason = None
 ) -> list[ResidentOut]:
     """Members of a resident's household that the caller may see."""
-    return [
-        ResidentOut.model_validate(r)
-        for r in registry.household_of(session, actor, resident_id, reason=reason)
-    ]
+    return registry.household_of(session, actor, resident_id, reason=reason)
 
 
 @router.post("/residents/{resident_id}/guardians", status_code=204)
@@ -284,4 +275,4 @@ def new_guardian(
 @router.get("/me/wards", response_model=list[ResidentOut])
 def my_wards(session: SessionDep, actor: ActorDep) -> list[ResidentOut]:
     """The residents the logged-in resident is guardian of."""
-    return [ResidentOut.model_validate(r) for r in registry.wards_of(session, actor)]
+    return registry.wards_of(session, actor)

@@ -7,6 +7,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yigongti.registry.service.residents import ResidentView
+
 Short = Field(max_length=80)
 
 
@@ -159,27 +161,9 @@ class TeamIn(BaseModel):
     specialist_ids: list[uuid.UUID] = Field(default=[], max_length=10)
 
 
-class ResidentOut(BaseModel):
-    """A resident; ``id_number`` and ``phone`` are masked unless ``revealed``."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    name: str
-    sex: str
-    birth_date: date
-    age: int
-    id_number: str | None
-    phone: str | None
-    revealed: bool
-    household_id: uuid.UUID | None
-    relation: str
-    residence_village_id: uuid.UUID
-    residence_village: str
-    town: str
-    hukou_local: bool
-    permanent: bool
-    insurance_type: str
+# The service's view is the API's answer: one definition of how a resident is shown outside,
+# masked unless ``revealed``.
+ResidentOut = ResidentView
 
 
 class ResidentIn(BaseModel):
