@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from yigongti.clinical.models import Condition, Encounter, FeeLine
+from yigongti.db import page
 from yigongti.kernel import SHANGHAI, NotFound, local
 from yigongti.registry import get_institution, register_patient_source, visible_resident
 from yigongti.security import Actor, audit, roles
@@ -64,14 +65,8 @@ def encounters_of(
     """The resident's encounters across all institutions, newest first, with the total."""
     resident = visible_resident(session, actor, resident_id, reason)
     where = Encounter.resident_id == resident.id
-    total = session.scalar(select(func.count()).select_from(Encounter).where(where)) or 0
-    rows = session.scalars(
-        select(Encounter)
-        .where(where)
-        .order_by(Encounter.started_at.desc())
-        .limit(limit)
-        .offset(offset)
-    )
+    statement = select(Encounter).where(where).order_by(Encounter.started_at.desc())
+    total, rows = page(session, statement, limit, offset)
     audit.record(session, actor, "read", "encounter", person_id=resident.id, reason=reason)
     return total, [
         EncounterSummary(

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from yigongti.db import page
 from yigongti.kernel import (
     SHANGHAI,
     Conflict,
@@ -260,13 +261,7 @@ def search_audit(session: Session, actor: Actor, query: AuditQuery) -> tuple[int
         conditions.append(AuditEvent.at >= since)
     if until:
         conditions.append(AuditEvent.at <= until)
-    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
-    rows = session.scalars(
-        select(AuditEvent)
-        .where(*conditions)
-        .order_by(AuditEvent.seq.desc())
-        .limit(query.limit)
-        .offset(query.offset)
-    ).all()
+    statement = select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc())
+    total, rows = page(session, statement, query.limit, query.offset)
     audit.record(session, actor, "search", "audit_log", detail=f"hits={total}")
     return total, list(rows)

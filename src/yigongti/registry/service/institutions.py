@@ -6,9 +6,10 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yigongti.db import page
 from yigongti.kernel import Conflict, NotFound, invalid_field
 from yigongti.registry.codes import INSTITUTION_KINDS, department_catalog
 from yigongti.registry.models import Department, Institution, MedicalCommunity, Town, Village
@@ -101,15 +102,8 @@ def list_institutions(session: Session, query: InstitutionQuery) -> tuple[int, l
         conditions.append(
             Institution.name.contains(query.q, autoescape=True) | (Institution.code == query.q)
         )
-    total = session.scalar(select(func.count()).select_from(Institution).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Institution)
-        .where(*conditions)
-        .order_by(Institution.code)
-        .limit(query.limit)
-        .offset(query.offset)
-    )
-    return total, list(rows)
+    statement = select(Institution).where(*conditions).order_by(Institution.code)
+    return page(session, statement, query.limit, query.offset)
 
 
 def get_institution(session: Session, institution_id: uuid.UUID) -> Institution:

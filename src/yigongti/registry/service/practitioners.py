@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yigongti.db import page
 from yigongti.kernel import NotFound, invalid_field
 from yigongti.registry.codes import PRIMARY_KINDS, SEXES, TITLES
 from yigongti.registry.models import Department, FamilyDoctorTeam, Practitioner, TeamMember
@@ -47,15 +48,8 @@ def list_practitioners(
             if q.isascii()
             else Practitioner.name.contains(q, autoescape=True)
         )
-    total = session.scalar(select(func.count()).select_from(Practitioner).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Practitioner)
-        .where(*conditions)
-        .order_by(Practitioner.name)
-        .limit(query.limit)
-        .offset(query.offset)
-    )
-    return total, list(rows)
+    statement = select(Practitioner).where(*conditions).order_by(Practitioner.name)
+    return page(session, statement, query.limit, query.offset)
 
 
 def get_practitioner(session: Session, practitioner_id: uuid.UUID) -> Practitioner:

@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
+from yigongti.db import page
 from yigongti.kernel import (
     Conflict,
     age_on,
@@ -100,14 +101,8 @@ def search_residents(
         )
     scope = resident_filter(session, actor, reason)
     match = _match(term)
-    total = session.scalar(select(func.count()).select_from(Resident).where(scope, match)) or 0
-    rows = session.scalars(
-        select(Resident)
-        .where(scope, match)
-        .order_by(Resident.name, Resident.id)
-        .limit(min(limit, MAX_PAGE))
-        .offset(offset)
-    ).all()
+    statement = select(Resident).where(scope, match).order_by(Resident.name, Resident.id)
+    total, rows = page(session, statement, min(limit, MAX_PAGE), offset)
     audit.record(
         session,
         actor,
