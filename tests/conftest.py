@@ -49,6 +49,22 @@ def require_or_skip(available: bool, what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember skipped tests so a CI run can refuse them."""
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """On CI, a skipped test is a failure: PostgreSQL and browser tests must really run."""
+    if ON_CI and _skipped and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nCI=true: {len(_skipped)} test(s) were skipped, e.g. {_skipped[0]}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing() -> Iterator[None]:
     """Argon2id at its cheapest settings: the suite logs in hundreds of times.
