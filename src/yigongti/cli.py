@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import getpass
 import os
 import time
@@ -10,12 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from yigongti.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from sqlalchemy import Engine
 
 app = typer.Typer(
@@ -73,6 +73,14 @@ def _county_exists(engine: Engine) -> bool:
 
 
 def _build(engine: Engine, residents: int, seed: int, year: int) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from yigongti.synth import build_county
 
     with Progress(
@@ -150,6 +158,8 @@ def demo(
     known.update({a.username: a for a in created})
     accounts = list(known.values())
     write_accounts(accounts_file, accounts)
+    from rich.table import Table
+
     table = Table(title=f"Demo accounts (also in {accounts_file})")
     for column in ("role", "username", "password"):
         table.add_column(column)
@@ -174,9 +184,24 @@ def _serve(port: int, workers: int, host: str) -> None:
             log_level="warning",
         )
         return
-    from yigongti.web.app import create_app
+    uvicorn.run(_built_app(), host=host, port=port, log_level="warning")
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+def _built_app() -> FastAPI:
+    """The application, imported and built with the garbage collector paused.
+
+    Start-up allocates a great many long-lived objects (modules, models, routes): collecting
+    them while importing is wasted work (about 0.4 s here), and once frozen they stay out of
+    every later collection.
+    """
+    gc.disable()
+    try:
+        from yigongti.web.app import create_app
+
+        return create_app()
+    finally:
+        gc.enable()
+        gc.freeze()
 
 
 @app.command()
