@@ -233,19 +233,15 @@ def practitioners_page(request: Request) -> RedirectResponse | None:
 
 
 def _practitioner_list(session: Session, found: list[Practitioner]) -> None:
-    names: dict[uuid.UUID, str] = {}
     with ui.list().props("bordered separator data-testid=practitioners").classes("w-full"):
         for person in found:
-            if person.institution_id not in names:
-                names[person.institution_id] = registry.get_institution(
-                    session, person.institution_id
-                ).name
+            institution = registry.get_institution(session, person.institution_id)
             title = TITLES.get(person.title)
             departments = t("、").join(d.name for d in person.departments) or t("未分科室")
             with ui.expansion().classes("w-full") as item:
                 with item.add_slot("header"), ui.item_section():
                     ui.item_label(f"{person.name} · {pick(title[1], title[2]) if title else ''}")
-                    ui.item_label(names[person.institution_id]).props("caption")
+                    ui.item_label(institution.name).props("caption")
                 with ui.grid(columns="auto 1fr").classes("gap-x-4 gap-y-1 px-4 pb-2"):
                     for label, value in (
                         (t("专业"), person.specialty or t("无")),

@@ -28,6 +28,7 @@ from yigongti.web.i18n import pick, t
 from yigongti.web.ui.context import PageContext, error_text
 from yigongti.web.ui.resident_form import clear_errors, show_field_errors
 from yigongti.web.ui.shell import enter, role_name, to_login
+from yigongti.web.ui.tables import data_table
 
 AUDIT_PAGE = 50
 ACTIONS = (
@@ -89,18 +90,20 @@ def audit_page(request: Request) -> RedirectResponse | None:
             button = ui.button(t("查询"), icon="search").props(
                 "unelevated data-testid=audit-submit"
             )
-        columns = [
-            {"name": "seq", "label": t("序号"), "field": "seq", "align": "right"},
-            {"name": "at", "label": t("时间"), "field": "at", "align": "left"},
-            {"name": "actor", "label": t("操作人"), "field": "actor", "align": "left"},
-            {"name": "role", "label": t("角色"), "field": "role", "align": "left"},
-            {"name": "action", "label": t("操作"), "field": "action", "align": "left"},
-            {"name": "object", "label": t("对象"), "field": "object", "align": "left"},
-            {"name": "reason", "label": t("事由"), "field": "reason", "align": "left"},
-            {"name": "client", "label": t("来源地址"), "field": "client", "align": "left"},
-        ]
-        table = ui.table(columns=columns, rows=[], row_key="seq").classes("w-full")
-        table.props(f'dense flat bordered no-data-label="{t("无记录")}" data-testid=audit-table')
+        table = data_table(
+            "audit-table",
+            "seq",
+            [
+                ("seq", t("序号")),
+                ("at", t("时间")),
+                ("actor", t("操作人")),
+                ("role", t("角色")),
+                ("action", t("操作")),
+                ("object", t("对象")),
+                ("reason", t("事由")),
+                ("client", t("来源地址")),
+            ],
+        )
         table.pagination = {"rowsPerPage": AUDIT_PAGE}
         summary = ui.label().classes("text-grey-8").props("data-testid=audit-total")
         pager = ui.pagination(1, 1, direction_links=True)
@@ -157,17 +160,19 @@ def users_page(request: Request) -> RedirectResponse | None:
     context = enter(request, t("用户管理"))
     if context is None:
         return to_login()
-    columns = [
-        {"name": "username", "label": t("用户名"), "field": "username", "align": "left"},
-        {"name": "name", "label": t("姓名"), "field": "name", "align": "left"},
-        {"name": "role", "label": t("角色"), "field": "role", "align": "left"},
-        {"name": "institution", "label": t("机构"), "field": "institution", "align": "left"},
-        {"name": "last", "label": t("最近登录"), "field": "last", "align": "left"},
-        {"name": "active", "label": t("状态"), "field": "active", "align": "left"},
-    ]
     # Built first, dropped again if the service refuses: then only its refusal shows.
-    table = ui.table(columns=columns, rows=[], row_key="id").classes("w-full")
-    table.props(f'dense flat bordered no-data-label="{t("无记录")}" data-testid=users-table')
+    table = data_table(
+        "users-table",
+        "id",
+        [
+            ("username", t("用户名")),
+            ("name", t("姓名")),
+            ("role", t("角色")),
+            ("institution", t("机构")),
+            ("last", t("最近登录")),
+            ("active", t("状态")),
+        ],
+    )
     table.add_slot(
         "body-cell-active",
         f"""<q-td :props="props">
@@ -181,19 +186,17 @@ def users_page(request: Request) -> RedirectResponse | None:
         done = False
         with context.work(inline=inline) as work:
             users = list_users(work.session, work.actor, limit=200)
-            names: dict[uuid.UUID, str] = {}
             rows = []
             for user in users:
-                if user.institution_id and user.institution_id not in names:
-                    institution = registry.get_institution(work.session, user.institution_id)
-                    names[user.institution_id] = institution.name
                 rows.append(
                     {
                         "id": str(user.id),
                         "username": user.username,
                         "name": user.display_name,
                         "role": role_name(user.role),
-                        "institution": names.get(user.institution_id, "")
+                        "institution": registry.get_institution(
+                            work.session, user.institution_id
+                        ).name
                         if user.institution_id
                         else "",
                         "last": _when(user.last_login_at),

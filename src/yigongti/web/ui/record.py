@@ -5,7 +5,6 @@ They render what a service returned; they are sized for a 375-px phone first.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import TYPE_CHECKING
@@ -158,19 +157,15 @@ def encounters_list(
         ui.label(t("无就诊记录")).classes("text-grey-7")
         return
     kinds = encounter_kinds()
-    names: dict[uuid.UUID, str] = {}
     with ui.list().props("dense separator data-testid=encounters").classes("w-full"):
         for visit in encounters:
-            if visit.institution_id not in names:
-                names[visit.institution_id] = registry.get_institution(
-                    session, visit.institution_id
-                ).name
+            institution = registry.get_institution(session, visit.institution_id)
             with ui.item():
                 with ui.item_section():
                     ui.item_label(diagnosis_name(visit.diagnosis_code))
                     ui.item_label(
                         f"{local(visit.started_at):%Y-%m-%d} · "
-                        f"{kinds.get(visit.kind, visit.kind)} · {names[visit.institution_id]}"
+                        f"{kinds.get(visit.kind, visit.kind)} · {institution.name}"
                     ).props("caption")
                 with ui.item_section().props("side"):
                     ui.label(yuan(visit.total_fen)).classes("text-caption")
