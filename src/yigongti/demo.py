@@ -118,6 +118,7 @@ def create_demo_accounts(session: Session) -> list[DemoAccount]:
         "cdc_officer": (cdc, None),
         "window_clerk": (center, None),
         "system_admin": (bureau, None),
+        "booking_platform": (None, None),
     }
     actor = system_actor("demo")
     accounts = []

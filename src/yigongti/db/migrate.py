@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "yigongti.registry.models",
     "yigongti.security.models",
     "yigongti.clinical.models",
+    "yigongti.booking.models",
 )
 
 

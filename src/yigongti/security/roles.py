@@ -15,6 +15,16 @@ REGISTRY_WRITE = "registry:write"  # institutions, departments, practitioners, t
 AUDIT_READ = "audit:read"
 USER_MANAGE = "user:manage"
 AGGREGATE_READ = "aggregate:read"  # county-wide figures without personal data
+BOOKING_BOOK = "booking:book"  # book for oneself, one's wards, or residents in scope
+BOOKING_REFER = "booking:refer"  # book referral-reserved slots for up-referred patients
+QUEUE_RUN = "queue:run"  # check-in and queue calling at the actor's institution
+SCHEDULE_MANAGE = "schedule:manage"  # schedules, release and stop-clinic
+
+
+def channel(code: str) -> str:
+    """The permission to book through a booking channel (``online``, ``window``, ...)."""
+    return f"channel:{code}"
+
 
 # Scopes of resident records
 SELF = "self"  # the resident and the wards he is guardian of
@@ -42,7 +52,16 @@ def _role(code: str, zh: str, en: str, scope: str, *permissions: str) -> Role:
 ROLES: dict[str, Role] = {
     r.code: r
     for r in (
-        _role("resident", "居民", "Resident", SELF, RESIDENT_READ, RESIDENT_REVEAL),
+        _role(
+            "resident",
+            "居民",
+            "Resident",
+            SELF,
+            RESIDENT_READ,
+            RESIDENT_REVEAL,
+            BOOKING_BOOK,
+            channel("online"),
+        ),
         _role(
             "village_doctor",
             "村医",
@@ -51,6 +70,11 @@ ROLES: dict[str, Role] = {
             RESIDENT_READ,
             RESIDENT_REVEAL,
             RESIDENT_WRITE,
+            BOOKING_BOOK,
+            BOOKING_REFER,
+            QUEUE_RUN,
+            channel("referral"),
+            channel("window"),
         ),
         _role(
             "township_doctor",
@@ -60,6 +84,11 @@ ROLES: dict[str, Role] = {
             RESIDENT_READ,
             RESIDENT_REVEAL,
             RESIDENT_WRITE,
+            BOOKING_BOOK,
+            BOOKING_REFER,
+            QUEUE_RUN,
+            channel("referral"),
+            channel("window"),
         ),
         _role(
             "county_doctor",
@@ -69,8 +98,18 @@ ROLES: dict[str, Role] = {
             RESIDENT_READ,
             RESIDENT_REVEAL,
             RESIDENT_WRITE,
+            BOOKING_BOOK,
+            QUEUE_RUN,
+            channel("window"),
         ),
-        _role("center_reader", "共享中心阅片医生", "Shared-center reader", AREA, RESIDENT_READ),
+        _role(
+            "center_reader",
+            "共享中心阅片医生",
+            "Shared-center reader",
+            AREA,
+            RESIDENT_READ,
+            QUEUE_RUN,
+        ),
         _role(
             "bureau_analyst",
             "卫健局分析员",
@@ -98,6 +137,12 @@ ROLES: dict[str, Role] = {
             RESIDENT_READ,
             RESIDENT_REVEAL,
             RESIDENT_WRITE,
+            BOOKING_BOOK,
+            QUEUE_RUN,
+            SCHEDULE_MANAGE,
+            channel("window"),
+            channel("kiosk"),
+            channel("phone"),
         ),
         _role(
             "system_admin",
@@ -108,6 +153,15 @@ ROLES: dict[str, Role] = {
             REGISTRY_WRITE,
             AUDIT_READ,
             USER_MANAGE,
+            SCHEDULE_MANAGE,
+        ),
+        _role(
+            "booking_platform",
+            "外部预约平台",
+            "External booking platform",
+            NONE,
+            BOOKING_BOOK,
+            channel("external"),
         ),
     )
 }

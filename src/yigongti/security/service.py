@@ -31,7 +31,8 @@ from yigongti.security.roles import AUDIT_READ, ROLES, USER_MANAGE
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 # Roles whose accounts belong to an institution; a resident account belongs to a resident.
-_NEEDS_INSTITUTION = frozenset(ROLES) - {"resident"}
+# Residents and an external booking platform act for people, not for an institution.
+_NEEDS_INSTITUTION = frozenset(ROLES) - {"resident", "booking_platform"}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from yigongti.db import page
 from yigongti.kernel import (
     Conflict,
+    NotFound,
     age_on,
     invalid_field,
     mask_id_number,
@@ -397,3 +398,41 @@ def add_guardian(
         person_id=ward.id,
         detail=f"relation={relation}",
     )
+
+
+def identify_resident(session: Session, id_number: str, name: str) -> Resident:
+    """The resident who holds ``id_number`` under ``name`` (real-name identification).
+
+    For faces where the person shows his ID card (window, kiosk, phone, an external booking
+    platform): the actor need not have him in scope, but must know both the number and the
+    name. A malformed number is refused with the reason; no match is ``NotFound``.
+    """
+    number = parse_resident_id(id_number.strip().upper()).number
+    found = session.scalar(select(Resident).where(Resident.id_number == number))
+    if found is None or found.name != name.strip():
+        raise NotFound(
+            en="No resident with this ID number and name; register at a service window first",
+            zh="未找到该身份证号和姓名对应的居民，请先到窗口登记建档",
+        )
+    return found
+
+
+def resident_record(session: Session, resident_id: uuid.UUID) -> Resident:
+    """The resident's row, without a scope check or audit.
+
+    For services that have already decided the actor may act for this person (his own
+    booking, a booking at the actor's clinic) and audit that use themselves.
+    """
+    found = session.get(Resident, resident_id)
+    if found is None:
+        raise NotFound(en="No such resident", zh="居民不存在")
+    return found
+
+
+def lock_resident(session: Session, resident_id: uuid.UUID) -> None:
+    """Hold the resident's row until commit, so his own concurrent requests run one by one.
+
+    PostgreSQL only: SQLite transactions (``BEGIN IMMEDIATE``) are serial already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Resident.id).where(Resident.id == resident_id).with_for_update())

@@ -1,0 +1,538 @@
+"""Booking a slot: hold, confirm, cancel, reschedule, and the rules every booking obeys.
+
+Correctness under load rests on three things, all inside the database:
+- taking a slot is one conditional ``UPDATE`` of the slot row (on PostgreSQL after
+  ``FOR UPDATE SKIP LOCKED``, so concurrent bookers each get a different slot; SQLite
+  serialises writers with ``BEGIN IMMEDIATE``);
+- the resident's row is locked first, so his own limits (one per department a day, the cap,
+  an idempotency key retried at once) are checked without a race;
+- partial unique indexes refuse a second live booking of a slot, or of a department on one day,
+  whatever the code above them does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from yigongti import registry
+from yigongti.booking.codes import CHANNELS, PUBLIC_CHANNELS
+from yigongti.booking.models import LIVE_STATUSES, Booking, ClinicSession, Schedule, Slot
+from yigongti.booking.service.policy import Rules, rules_for
+from yigongti.booking.service.views import BookingView, view
+from yigongti.kernel import Conflict, Forbidden, NotFound, invalid_field, local, now
+from yigongti.security import Actor, audit, roles
+
+if TYPE_CHECKING:
+    from yigongti.registry.models import Resident
+
+IDENTIFIED_CHANNELS = frozenset({"window", "kiosk", "phone", "external"})
+SLOT_ATTEMPTS = 5
+MAX_KEY = 64
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """A request to book a place in a clinic session.
+
+    The patient is named by ``resident_id`` (oneself, a ward, or a resident in the actor's
+    scope) or, where an ID card is shown, by ``id_number`` and ``name``. ``slice_start`` picks a
+    time slice; without it the earliest free place is taken. ``confirm`` books at once, for
+    faces that showed the fee already; ``expected_fee_fen`` then guards against a changed fee.
+    """
+
+    session_id: uuid.UUID
+    channel: str
+    resident_id: uuid.UUID | None = None
+    id_number: str | None = None
+    name: str | None = None
+    slice_start: datetime | None = None
+    idempotency_key: str | None = None
+    confirm: bool = False
+    expected_fee_fen: int | None = None
+
+
+# --- who may book through which channel, for whom ----------------------------------------
+
+
+def _check_channel(actor: Actor, channel: str) -> None:
+    actor.require(roles.BOOKING_BOOK)
+    if channel not in CHANNELS:
+        raise invalid_field(
+            "channel", f"Unknown booking channel {channel!r}", f"未知的预约渠道：{channel}"
+        )
+    if not actor.can(roles.channel(channel)):
+        raise Forbidden(
+            en=f"Your role ({actor.role_def.en}) does not book through the {channel} channel",
+            zh=f"您的角色（{actor.role_def.zh}）不能通过“{CHANNELS[channel][0]}”渠道预约",
+        )
+    if channel == "referral":
+        actor.require(roles.BOOKING_REFER)
+
+
+def _patient(session: Session, actor: Actor, request: BookingRequest) -> Resident:
+    """The resident to book for, named and checked as the request's channel requires."""
+    if request.resident_id is not None:
+        # Oneself, a ward (residents), or someone in the actor's scope (staff).
+        return registry.visible_resident(session, actor, request.resident_id)
+    if not request.id_number or not request.name:
+        raise invalid_field(
+            "resident_id",
+            "Name the patient: resident_id, or id_number and name (real-name booking)",
+            "请指定就诊人：居民编号，或身份证号与姓名（实名预约）",
+        )
+    if request.channel not in IDENTIFIED_CHANNELS:
+        raise invalid_field(
+            "id_number",
+            "Booking by ID number is for window, kiosk, phone and external channels; "
+            "online bookings name oneself or a family member",
+            "按身份证号预约仅限窗口、自助机、电话和外部平台；线上预约请选择本人或家庭成员",
+        )
+    return registry.identify_resident(session, request.id_number, request.name)
+
+
+# --- rules --------------------------------------------------------------------------------
+
+
+def suspended_until(session: Session, resident_id: uuid.UUID, rules: Rules) -> datetime | None:
+    """Until when online booking is suspended for no-shows (爽约), if it is now."""
+    since = now() - timedelta(days=rules.no_show_window_days + rules.suspension_days)
+    times = sorted(
+        session.scalars(
+            select(Booking.ended_at).where(
+                Booking.resident_id == resident_id,
+                Booking.status == "no_show",
+                Booking.ended_at >= since,
+            )
+        )
+    )
+    window = timedelta(days=rules.no_show_window_days)
+    until = None
+    for first, last in zip(times, times[rules.no_show_limit - 1 :], strict=False):
+        if last - first <= window:
+            end = last + timedelta(days=rules.suspension_days)
+            until = end if until is None or end > until else until
+    return until if until is not None and until > now() else None
+
+
+def _check_rules(session: Session, resident: Resident, clinic: ClinicSession, channel: str) -> None:
+    rules = rules_for(session, clinic.institution_id)
+    if resident.deceased_on is not None:
+        raise Conflict(en="The resident is recorded as deceased", zh="该居民已登记死亡")
+    if channel == "online":
+        until = suspended_until(session, resident.id, rules)
+        if until is not None:
+            raise Conflict(
+                en=f"Online booking is suspended until {until:%Y-%m-%d} after "
+                f"{rules.no_show_limit} no-shows; book at a window",
+                zh=f"因爽约{rules.no_show_limit}次，线上预约暂停至 {until:%Y-%m-%d}，请到窗口预约",
+            )
+    live = select(func.count()).where(
+        Booking.resident_id == resident.id, Booking.status.in_(LIVE_STATUSES)
+    )
+    if (session.scalar(live) or 0) >= rules.max_active:
+        raise Conflict(
+            en=f"At most {rules.max_active} active bookings at once; cancel one first",
+            zh=f"同时最多可有 {rules.max_active} 个有效预约，请先取消一个",
+        )
+    same_day = session.scalar(
+        select(Booking.id).where(
+            Booking.resident_id == resident.id,
+            Booking.department_id == clinic.department_id,
+            Booking.day == clinic.day,
+            Booking.status.in_(LIVE_STATUSES),
+        )
+    )
+    if same_day is not None:
+        raise Conflict(
+            en="One booking per department a day: this resident is already booked there that day",
+            zh="同一科室同一天只能预约一次：该居民当天已有该科室的预约",
+        )
+
+
+def _bookable(session: Session, request: BookingRequest) -> tuple[ClinicSession, Schedule]:
+    clinic = session.get(ClinicSession, request.session_id)
+    if clinic is None:
+        raise NotFound(en="No such clinic session", zh="出诊场次不存在")
+    schedule = session.get(Schedule, clinic.schedule_id)
+    assert schedule is not None
+    moment = now()
+    if clinic.status == "stopped":
+        raise Conflict(en="This clinic session is cancelled (停诊)", zh="该场次已停诊")
+    if clinic.ends_at <= moment:
+        raise Conflict(en="This clinic session is over", zh="该场次已结束")
+    if clinic.release_at > moment:
+        opens = f"{local(clinic.release_at):%Y-%m-%d %H:%M}"
+        raise Conflict(
+            en=f"Not released yet: booking opens at {opens}", zh=f"尚未放号，{opens} 开放预约"
+        )
+    if request.expected_fee_fen is not None and request.expected_fee_fen != schedule.fee_fen:
+        raise Conflict(
+            en=f"The fee is now {schedule.fee_fen / 100:.2f} yuan; confirm again",
+            zh=f"挂号费已变更为 {schedule.fee_fen / 100:.2f} 元，请重新确认",
+        )
+    return clinic, schedule
+
+
+def _channels_to_take(clinic: ClinicSession, channel: str) -> list[str]:
+    """Slot channels a booking may take: its own; public ones also take released referral slots."""
+    if channel in PUBLIC_CHANNELS and clinic.referral_release_at <= now():
+        return [channel, "referral"]
+    return [channel]
+
+
+# --- taking a slot ------------------------------------------------------------------------
+
+
+def _free_slot(
+    session: Session, clinic: ClinicSession, channels: list[str], start: datetime | None
+) -> Slot | None:
+    moment = now()
+    query = (
+        select(Slot)
+        .where(
+            Slot.session_id == clinic.id,
+            Slot.channel.in_(channels),
+            Slot.ends_at > moment,
+            or_(Slot.booking_id.is_(None), Slot.held_until < moment),
+        )
+        .order_by(Slot.number)
+        .limit(1)
+    )
+    if start is not None:
+        query = query.where(Slot.starts_at == start)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.scalar(query)
+
+
+class _SlotGone(Exception):
+    """The slot was taken between finding and taking it."""
+
+
+def _take(session: Session, booking: Booking, slot: Slot, hold_until: datetime | None) -> bool:
+    """Give ``slot`` to ``booking`` if it is still free; a lapsed hold on it expires.
+
+    Runs in a savepoint: if a unique index refuses the booking or the slot is gone, nothing
+    of this attempt stays and the caller may try another slot.
+    """
+    moment = now()
+    previous = slot.booking_id
+    try:
+        with session.begin_nested():
+            if previous is not None:
+                session.execute(
+                    update(Booking)
+                    .where(Booking.id == previous, Booking.status == "held")
+                    .values(status="expired", ended_at=moment)
+                    .execution_options(synchronize_session=False)
+                )
+            session.add(booking)
+            session.flush()
+            free = or_(Slot.booking_id.is_(None), Slot.held_until < moment)
+            taken = session.execute(
+                update(Slot)
+                .where(Slot.id == slot.id, free)
+                .values(booking_id=booking.id, held_until=hold_until)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:
+                raise _SlotGone
+    except (IntegrityError, _SlotGone):
+        return False
+    set_committed_value(slot, "booking_id", booking.id)
+    set_committed_value(slot, "held_until", hold_until)
+    return True
+
+
+def _by_key(session: Session, actor: Actor, key: str | None) -> Booking | None:
+    if key is None or actor.user_id is None:
+        return None
+    return session.scalar(
+        select(Booking).where(Booking.booked_by == actor.user_id, Booking.idempotency_key == key)
+    )
+
+
+def _replay(booking: Booking, request: BookingRequest, resident_id: uuid.UUID) -> Booking:
+    if booking.session_id != request.session_id or booking.resident_id != resident_id:
+        raise Conflict(
+            en="This idempotency key was used for a different booking",
+            zh="该幂等键已用于另一笔预约",
+        )
+    return booking
+
+
+def _check_key(key: str | None) -> None:
+    if key is not None and not 1 <= len(key) <= MAX_KEY:
+        raise invalid_field(
+            "idempotency_key",
+            f"An idempotency key is 1 to {MAX_KEY} characters",
+            f"幂等键长度应为 1 到 {MAX_KEY}",
+        )
+
+
+def book(
+    session: Session, actor: Actor, request: BookingRequest, *, rebooked_from: Booking | None = None
+) -> BookingView:
+    """Hold a place (or book it at once with ``confirm``); a retried key returns the same booking.
+
+    Refused with a clear reason: an unknown, past, cancelled, unreleased or full session, a
+    channel the actor may not use, a patient out of scope or unidentified, a second booking of
+    the department that day, too many live bookings, online booking suspended for no-shows.
+    """
+    _check_channel(actor, request.channel)
+    _check_key(request.idempotency_key)
+    resident = _patient(session, actor, request)
+    registry.lock_resident(session, resident.id)
+    earlier = _by_key(session, actor, request.idempotency_key)
+    if earlier is not None:
+        return view(session, _replay(earlier, request, resident.id))
+    clinic, schedule = _bookable(session, request)
+    _check_rules(session, resident, clinic, request.channel)
+    rules = rules_for(session, clinic.institution_id)
+    hold_until = None if request.confirm else now() + timedelta(minutes=rules.hold_minutes)
+    channels = _channels_to_take(clinic, request.channel)
+    for _ in range(SLOT_ATTEMPTS):
+        slot = _free_slot(session, clinic, channels, request.slice_start)
+        if slot is None:
+            break
+        booking = Booking(
+            slot_id=slot.id,
+            session_id=clinic.id,
+            resident_id=resident.id,
+            institution_id=clinic.institution_id,
+            department_id=clinic.department_id,
+            day=clinic.day,
+            number=slot.number,
+            channel=request.channel,
+            status="confirmed" if request.confirm else "held",
+            fee_fen=schedule.fee_fen,
+            booked_by=actor.user_id,
+            idempotency_key=request.idempotency_key,
+            referred_by=actor.practitioner_id if request.channel == "referral" else None,
+            rebooked_from=rebooked_from.id if rebooked_from else None,
+            confirmed_at=now() if request.confirm else None,
+            room=schedule.room,
+        )
+        if _take(session, booking, slot, hold_until):
+            audit.record(
+                session,
+                actor,
+                "create",
+                "booking",
+                booking.id,
+                person_id=resident.id,
+                detail=f"channel={request.channel} status={booking.status}",
+            )
+            return view(session, booking)
+        # A concurrent retry of the same key, or the same resident, won: answer with it.
+        earlier = _by_key(session, actor, request.idempotency_key)
+        if earlier is not None:
+            return view(session, _replay(earlier, request, resident.id))
+        _check_rules(session, resident, clinic, request.channel)
+    raise Conflict(
+        en="No place left in this session for your channel; choose another time or doctor",
+        zh="该场次在您的预约渠道已无可用号源，请选择其他时间或医生",
+    )
+
+
+# --- after booking ------------------------------------------------------------------------
+
+
+def visible_booking(session: Session, actor: Actor, booking_id: uuid.UUID) -> Booking:
+    """A booking the actor may see: his own or his ward's, one he made, or his clinic's.
+
+    Anyone else's booking is ``NotFound``, as if it did not exist.
+    """
+    booking = session.get(Booking, booking_id)
+    if booking is not None and _may_see(session, actor, booking):
+        return booking
+    raise NotFound(en="No such booking in your scope", zh="您的权限范围内无此预约")
+
+
+def _may_see(session: Session, actor: Actor, booking: Booking) -> bool:
+    if actor.user_id is not None and booking.booked_by == actor.user_id:
+        return True
+    if actor.can(roles.QUEUE_RUN) and actor.institution_id == booking.institution_id:
+        return True
+    if not actor.can(roles.RESIDENT_READ) or actor.role_def.scope == roles.WITH_REASON:
+        return False
+    try:
+        registry.visible_resident(session, actor, booking.resident_id)
+    except NotFound:
+        return False
+    return True
+
+
+def get_booking(session: Session, actor: Actor, booking_id: uuid.UUID) -> BookingView:
+    """One booking, with its live queue position; the read is audited."""
+    booking = visible_booking(session, actor, booking_id)
+    audit.record(session, actor, "read", "booking", booking.id, person_id=booking.resident_id)
+    return view(session, booking)
+
+
+def bookings_of(
+    session: Session, actor: Actor, resident_id: uuid.UUID, *, limit: int = 20
+) -> list[BookingView]:
+    """A resident's bookings, upcoming and live first, then the most recent others."""
+    resident = registry.visible_resident(session, actor, resident_id)
+    rows = session.scalars(
+        select(Booking)
+        .where(Booking.resident_id == resident.id)
+        .order_by(Booking.status.in_(LIVE_STATUSES).desc(), Booking.day.desc(), Booking.number)
+        .limit(min(limit, 100))
+    ).all()
+    audit.record(session, actor, "read", "booking", person_id=resident.id)
+    return [view(session, b) for b in rows]
+
+
+def confirm(session: Session, actor: Actor, booking_id: uuid.UUID) -> BookingView:
+    """Confirm a held booking before its hold lapses; confirming twice is harmless."""
+    booking = visible_booking(session, actor, booking_id)
+    if booking.status == "confirmed":
+        return view(session, booking)
+    if booking.status != "held":
+        raise Conflict(
+            en=f"A {booking.status} booking cannot be confirmed", zh="该预约状态不能确认"
+        )
+    kept = session.execute(
+        update(Slot)
+        .where(Slot.id == booking.slot_id, Slot.booking_id == booking.id, Slot.held_until >= now())
+        .values(held_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    if kept.rowcount != 1:
+        booking.status, booking.ended_at = "expired", now()
+        session.flush()
+        raise Conflict(en="The hold has lapsed; book again", zh="锁号已超时，请重新预约")
+    booking.status, booking.confirmed_at = "confirmed", now()
+    session.flush()
+    audit.record(session, actor, "confirm", "booking", booking.id, person_id=booking.resident_id)
+    return view(session, booking)
+
+
+def _release_slot(session: Session, booking: Booking) -> None:
+    session.execute(
+        update(Slot)
+        .where(Slot.id == booking.slot_id, Slot.booking_id == booking.id)
+        .values(booking_id=None, held_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _end(session: Session, actor: Actor, booking: Booking, *, deadline: bool = True) -> None:
+    """Cancel a held or confirmed booking and free its slot, within the deadline."""
+    if booking.status not in ("held", "confirmed"):
+        raise Conflict(
+            en=f"A booking that is {booking.status} cannot be cancelled",
+            zh="该预约当前状态不能取消",
+        )
+    slot = session.get(Slot, booking.slot_id)
+    assert slot is not None
+    rules = rules_for(session, booking.institution_id)
+    if deadline and slot.starts_at - timedelta(minutes=rules.cancel_minutes_before) < now():
+        raise Conflict(
+            en=f"Too late to cancel: cancellation closes {rules.cancel_minutes_before} minutes "
+            "before the appointment",
+            zh=f"已过取消时限：须在就诊时间前 {rules.cancel_minutes_before} 分钟取消",
+        )
+    booking.status, booking.ended_at = "cancelled", now()
+    _release_slot(session, booking)
+    session.flush()
+
+
+def cancel(session: Session, actor: Actor, booking_id: uuid.UUID) -> BookingView:
+    """Cancel a booking (until the deadline) and give its place back; twice is harmless."""
+    booking = visible_booking(session, actor, booking_id)
+    if booking.status != "cancelled":
+        _end(session, actor, booking)
+        audit.record(session, actor, "cancel", "booking", booking.id, person_id=booking.resident_id)
+    return view(session, booking)
+
+
+def reschedule(
+    session: Session,
+    actor: Actor,
+    booking_id: uuid.UUID,
+    session_id: uuid.UUID,
+    *,
+    slice_start: datetime | None = None,
+    idempotency_key: str | None = None,
+) -> BookingView:
+    """Move a booking to another session in one step: the new place or nothing changes.
+
+    A booking ended by stop-clinic may be moved too, without the cancellation deadline.
+    """
+    booking = visible_booking(session, actor, booking_id)
+    earlier = _by_key(session, actor, idempotency_key)
+    if earlier is not None and earlier.rebooked_from == booking.id:
+        return view(session, earlier)
+    if booking.status == "stopped":
+        if session.scalar(select(Booking.id).where(Booking.rebooked_from == booking.id)):
+            raise Conflict(en="This booking was rebooked already", zh="该预约已改约")
+    else:
+        _end(session, actor, booking)
+    request = BookingRequest(
+        session_id=session_id,
+        channel=booking.channel
+        if actor.can(roles.channel(booking.channel))
+        else _own_channel(actor),
+        resident_id=booking.resident_id,
+        slice_start=slice_start,
+        idempotency_key=idempotency_key,
+        confirm=True,
+    )
+    moved = book(session, actor, request, rebooked_from=booking)
+    audit.record(session, actor, "reschedule", "booking", booking.id, person_id=booking.resident_id)
+    return moved
+
+
+def _own_channel(actor: Actor) -> str:
+    for code in CHANNELS:
+        if actor.can(roles.channel(code)):
+            return code
+    raise Forbidden(en="Your role does not book", zh="您的角色不能预约")
+
+
+# --- jobs ---------------------------------------------------------------------------------
+
+
+def expire_holds(session: Session) -> int:
+    """End every hold that lapsed unconfirmed and free its slot; returns how many."""
+    moment = now()
+    lapsed = list(
+        session.scalars(
+            select(Booking)
+            .join(Slot, Slot.id == Booking.slot_id)
+            .where(
+                Booking.status == "held", Slot.booking_id == Booking.id, Slot.held_until < moment
+            )
+        )
+    )
+    for booking in lapsed:
+        booking.status, booking.ended_at = "expired", moment
+        _release_slot(session, booking)
+    session.flush()
+    return len(lapsed)
+
+
+def mark_no_shows(session: Session) -> int:
+    """Confirmed bookings of sessions that ended without a check-in become no-shows (爽约)."""
+    moment = now()
+    ended = select(ClinicSession.id).where(ClinicSession.ends_at < moment)
+    missed = list(
+        session.scalars(
+            select(Booking).where(Booking.status == "confirmed", Booking.session_id.in_(ended))
+        )
+    )
+    for booking in missed:
+        booking.status, booking.ended_at = "no_show", moment
+    session.flush()
+    return len(missed)

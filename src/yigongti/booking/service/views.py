@@ -1,0 +1,116 @@
+"""Bookings as people see them, and the order of a room's queue."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from yigongti import registry
+from yigongti.booking.models import Booking, ClinicSession, Schedule, Slot
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """A booking as its resident, his guardian or the clinic sees it."""
+
+    id: uuid.UUID
+    status: str
+    resident_id: uuid.UUID
+    resident_name: str
+    institution_id: uuid.UUID
+    institution_name: str
+    department_name: str
+    schedule_name: str
+    resource: str
+    day: date
+    period: str
+    number: int
+    starts_at: datetime
+    ends_at: datetime
+    channel: str
+    fee_fen: int
+    hold_expires_at: datetime | None
+    room: str
+    preparation: str | None
+    checked_in_at: datetime | None
+    on_time: bool | None
+    priority: int
+    waiting_ahead: int | None
+    created_at: datetime
+
+
+def view(session: Session, booking: Booking) -> BookingView:
+    """A booking with the names of where and with whom, and its place in the queue."""
+    slot = session.get(Slot, booking.slot_id)
+    clinic = session.get(ClinicSession, booking.session_id)
+    assert slot is not None and clinic is not None
+    schedule = session.get(Schedule, clinic.schedule_id)
+    assert schedule is not None
+    institution = registry.get_institution(session, booking.institution_id)
+    department = next(d for d in institution.departments if d.id == booking.department_id)
+    return BookingView(
+        id=booking.id,
+        status=booking.status,
+        resident_id=booking.resident_id,
+        resident_name=registry.resident_record(session, booking.resident_id).name,
+        institution_id=institution.id,
+        institution_name=institution.name,
+        department_name=department.name,
+        schedule_name=schedule.name,
+        resource=schedule.resource,
+        day=booking.day,
+        period=clinic.period,
+        number=booking.number,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        channel=booking.channel,
+        fee_fen=booking.fee_fen,
+        hold_expires_at=slot.held_until if booking.status == "held" else None,
+        room=booking.room or schedule.room,
+        preparation=schedule.preparation,
+        checked_in_at=booking.checked_in_at,
+        on_time=booking.on_time,
+        priority=booking.priority,
+        waiting_ahead=waiting_ahead(session, booking),
+        created_at=booking.created_at,
+    )
+
+
+def in_room(institution_id: uuid.UUID, room: str, day: date) -> ColumnElement[bool]:
+    """Bookings of one room's queue on one day."""
+    return and_(Booking.institution_id == institution_id, Booking.room == room, Booking.day == day)
+
+
+QUEUE_ORDER = (Booking.priority.desc(), Booking.queued_at, Booking.number)
+
+
+def ahead_of(booking: Booking) -> ColumnElement[bool]:
+    """Waiting bookings that come before ``booking`` in its room's queue."""
+    return and_(
+        Booking.status == "checked_in",
+        or_(
+            Booking.priority > booking.priority,
+            and_(
+                Booking.priority == booking.priority,
+                or_(
+                    Booking.queued_at < booking.queued_at,
+                    and_(Booking.queued_at == booking.queued_at, Booking.number < booking.number),
+                ),
+            ),
+        ),
+    )
+
+
+def waiting_ahead(session: Session, booking: Booking) -> int | None:
+    """How many wait before ``booking`` in its room; ``None`` unless it is waiting."""
+    if booking.status != "checked_in" or booking.room is None:
+        return None
+    return session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(in_room(booking.institution_id, booking.room, booking.day), ahead_of(booking))
+    )
