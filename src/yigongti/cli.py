@@ -154,6 +154,10 @@ def demo(
     accounts_file = settings.data_dir / "demo-accounts.json"
     with unit_of_work(engine) as session:
         created = create_demo_accounts(session)
+    from yigongti.web.jobs import run_jobs_once
+
+    opened = run_jobs_once(engine)["sessions_opened"]
+    console.print(f"Opened {opened:,} clinic sessions for the coming days")
     known = {a.username: a for a in read_accounts(accounts_file)}
     known.update({a.username: a for a in created})
     accounts = list(known.values())
@@ -171,8 +175,12 @@ def demo(
         _serve(port=port, workers=1, host="127.0.0.1")
 
 
-def _serve(port: int, workers: int, host: str) -> None:
+def _serve(port: int, workers: int, host: str, jobs_every: int = 60) -> None:
     import uvicorn
+
+    # Workers build their own app from the environment: the job interval travels there.
+    os.environ["YGT_JOB_INTERVAL_SECONDS"] = str(jobs_every)
+    get_settings.cache_clear()
 
     if workers > 1:
         uvicorn.run(
@@ -209,6 +217,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    jobs_every: Annotated[
+        int, typer.Option(min=0, help="Seconds between scheduled jobs (0: none in this server)")
+    ] = 60,
     data_dir: DataDir = None,
 ) -> None:
     """Serve an existing database ($YGT_DATABASE_URL or the data dir) without demo data."""
@@ -218,7 +229,7 @@ def serve(
     if not is_migrated(_engine(settings)):
         console.print("[red]The database has no schema yet: run `ygt migrate` first.[/]")
         raise typer.Exit(1)
-    _serve(port=port, workers=workers, host=host)
+    _serve(port=port, workers=workers, host=host, jobs_every=jobs_every)
 
 
 @user_app.command("create")

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     county_code: str = "330784"
     county_name: str = "云岭县"
+    job_interval_seconds: int = 0  # scheduled jobs in the server; 0 = off
 
     @property
     def effective_database_url(self) -> str:

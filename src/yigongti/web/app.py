@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import Engine, text
 
-from yigongti import clinical, registry, security  # noqa: F401 - packages register their hooks
+from yigongti import booking, clinical, registry, security  # noqa: F401 - packages register their hooks
+from yigongti.booking.api import router as booking_router
 from yigongti.clinical.api import router as record_router
 from yigongti.db import make_engine
 from yigongti.registry.api import router as registry_router
@@ -15,6 +16,7 @@ from yigongti.security.api import router as security_router
 from yigongti.settings import Settings, get_settings
 from yigongti.web.deps import refuse_nul_characters
 from yigongti.web.errors import PROBLEM_RESPONSES, PROBLEM_SCHEMA, install_error_handlers
+from yigongti.web.jobs import scheduled_jobs
 from yigongti.web.limits import BodyLimit
 
 API_PREFIX = "/api/v1"
@@ -23,7 +25,7 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Every domain's router, as mounted under ``/api/v1``."""
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(refuse_nul_characters)])
-    for domain_router in (security_router, registry_router, record_router):
+    for domain_router in (security_router, registry_router, record_router, booking_router):
         # Every error answers problem+json; the document says so instead of FastAPI's default.
         router.include_router(domain_router, responses=PROBLEM_RESPONSES)
     return router
@@ -41,6 +43,7 @@ def create_app(
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        lifespan=scheduled_jobs,
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.effective_database_url)

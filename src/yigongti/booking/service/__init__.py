@@ -13,6 +13,7 @@ from yigongti.booking.service.bookings import (
     suspended_until,
     visible_booking,
 )
+from yigongti.booking.service.jobs import run_booking_jobs
 from yigongti.booking.service.measures import BookingMeasures, booking_measures
 from yigongti.booking.service.notices import Notice, notices_of
 from yigongti.booking.service.policy import Rules, rules_for, set_rules
@@ -40,6 +41,7 @@ from yigongti.booking.service.schedules import (
     get_schedule,
     list_schedules,
     open_sessions,
+    publish_sessions,
     release_due,
     spread_channels,
     stop_session,
@@ -77,6 +79,7 @@ __all__ = [
     "mask_name",
     "notices_of",
     "open_sessions",
+    "publish_sessions",
     "recall",
     "release_due",
     "requeue",
@@ -84,6 +87,7 @@ __all__ = [
     "room_queue",
     "rooms_of",
     "rules_for",
+    "run_booking_jobs",
     "search_pool",
     "set_rules",
     "skip",

@@ -289,6 +289,22 @@ def open_sessions(session: Session, schedule: Schedule, first: date, last: date)
     return made
 
 
+def publish_sessions(
+    session: Session, actor: Actor, schedule_id: uuid.UUID, days: int | None = None
+) -> int:
+    """Make a schedule's sessions from today through ``days`` ahead (its release days by
+    default), for its institution's schedule managers; returns how many were made."""
+    schedule = get_schedule(session, schedule_id)
+    _require_manager(actor, schedule.institution_id)
+    days = schedule.release_days if days is None else days
+    if not 0 <= days <= 60:
+        raise invalid_field("days", "Open 0 to 60 days ahead", "可开放 0 到 60 天")
+    today = local(now()).date()
+    made = open_sessions(session, schedule, today, today + timedelta(days=days))
+    audit.record(session, actor, "publish", "schedule", schedule.id, detail=f"sessions={made}")
+    return made
+
+
 def release_due(session: Session, today: date | None = None) -> int:
     """Stock every active schedule with its sessions through ``release_days`` ahead."""
     today = today or local(now()).date()
