@@ -27,6 +27,8 @@ from tests.support import (
     visible_ids,
     wards,
 )
+from tests.web import booking_matrix
+from tests.web.booking_matrix import BookingFacts
 from yigongti.clinical.models import Encounter
 from yigongti.db import unit_of_work
 from yigongti.kernel import make_resident_id
@@ -43,6 +45,7 @@ BUREAU = ("bureau_analyst", "bureau_admin")
 ADMINS = ("bureau_admin", "system_admin")
 REVEALERS = ("resident", *WRITERS, "cdc_officer")
 REASON = "疾病监测数据核实"
+NO_RECORDS = ("booking_platform",)  # books by ID card; reads no records
 
 
 def _statuses(default: int, **by_group: tuple[tuple[str, ...], int]) -> dict[str, int]:
@@ -53,9 +56,15 @@ def _statuses(default: int, **by_group: tuple[tuple[str, ...], int]) -> dict[str
 
 
 EVERYONE = _statuses(200)
-HOME_READ = _statuses(200, bureau=(BUREAU, 403))
+HOME_READ = _statuses(200, bureau=(BUREAU + NO_RECORDS, 403))
 HOME_REVEAL = _statuses(403, ok=(REVEALERS, 200))
-STRANGER_READ = _statuses(404, county=(("cdc_officer", "system_admin"), 200), bureau=(BUREAU, 200))
+STRANGER_READ = _statuses(
+    404,
+    county=(("cdc_officer", "system_admin"), 200),
+    bureau=(BUREAU, 200),
+    none=(NO_RECORDS, 403),
+)
+REASON_READ = _statuses(200, none=(NO_RECORDS, 403))
 WARDS_WRITE = _statuses(403, ok=(WRITERS, 204))
 RESIDENT_CREATE = _statuses(403, ok=(WRITERS, 201))
 RESIDENT_CHANGE = _statuses(403, ok=(WRITERS, 200))
@@ -84,7 +93,11 @@ class Facts:
     team: uuid.UUID
     resident_account: uuid.UUID
     free_departments: list[str]
+    center_department: uuid.UUID
+    home_id_number: str
+    home_name: str
     wards_for: dict[str, uuid.UUID] = field(default_factory=dict)
+    booking: BookingFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -274,7 +287,7 @@ def matrix(passwords: Mapping[str, str]) -> list[Row]:
         Row("POST", "/api/v1/teams", _team_body, REGISTRY_CREATE),
         Row("GET", "/api/v1/teams/{team_id}", _get("/api/v1/teams/{team}"), EVERYONE),
         Row("GET", "/api/v1/residents", _get(r, q="1"), HOME_READ),
-        Row("GET", "/api/v1/residents", _get(r, q="1", reason=REASON), EVERYONE),
+        Row("GET", "/api/v1/residents", _get(r, q="1", reason=REASON), REASON_READ),
         Row("POST", "/api/v1/residents", _resident_body, RESIDENT_CREATE),
         Row("GET", "/api/v1/residents/{resident_id}", _get(r + "/{home}"), HOME_READ),
         Row(
@@ -341,6 +354,7 @@ def matrix(passwords: Mapping[str, str]) -> list[Row]:
             _get("/api/v1/encounters/{stranger_encounter}/fees", reason=REASON),
             STRANGER_READ,
         ),
+        *(Row(*row) for row in booking_matrix.rows()),
     ]
 
 
@@ -386,7 +400,11 @@ def _facts(engine: Engine) -> Facts:
             team=session.scalar(select(FamilyDoctorTeam.id).order_by(FamilyDoctorTeam.name)),
             resident_account=user_of(session, "resident").id,
             free_departments=[c for c in department_catalog() if c not in have],
+            center_department=at.center.departments[0].id,
+            home_id_number=at.resident.id_number or "",
+            home_name=at.resident.name,
         )
+        facts.booking = booking_matrix.arrange(session, at.resident.id, at.center.id)
         taken = {at.resident.id} | wards(session, at.resident.id)
         for role, scope in zip(AREA_ROLES, area_scopes, strict=True):
             if role in WRITERS:

@@ -395,6 +395,7 @@ def bookings_of(
 
 def confirm(session: Session, actor: Actor, booking_id: uuid.UUID) -> BookingView:
     """Confirm a held booking before its hold lapses; confirming twice is harmless."""
+    actor.require(roles.BOOKING_BOOK)
     booking = visible_booking(session, actor, booking_id)
     if booking.status == "confirmed":
         return view(session, booking)
@@ -450,6 +451,7 @@ def _end(session: Session, actor: Actor, booking: Booking, *, deadline: bool = T
 
 def cancel(session: Session, actor: Actor, booking_id: uuid.UUID) -> BookingView:
     """Cancel a booking (until the deadline) and give its place back; twice is harmless."""
+    actor.require(roles.BOOKING_BOOK)
     booking = visible_booking(session, actor, booking_id)
     if booking.status != "cancelled":
         _end(session, actor, booking)
@@ -470,6 +472,7 @@ def reschedule(
 
     A booking ended by stop-clinic may be moved too, without the cancellation deadline.
     """
+    actor.require(roles.BOOKING_BOOK)
     booking = visible_booking(session, actor, booking_id)
     earlier = _by_key(session, actor, idempotency_key)
     if earlier is not None and earlier.rebooked_from == booking.id:

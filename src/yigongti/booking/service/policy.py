@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yigongti.booking.models import BookingPolicy
-from yigongti.kernel import invalid_field
+from yigongti.kernel import Forbidden, invalid_field
 from yigongti.security import Actor, audit, roles
 
 
@@ -57,15 +57,14 @@ def set_rules(
 ) -> Rules:
     """Set an institution's rules (or the county's, without one); schedule managers only.
 
-    A manager with an institution sets its rules; county-wide rules need a manager without one
-    (the system administrator).
+    A manager sets his own institution's rules; county-wide rules, and any institution's, need
+    a county-wide role (the system administrator).
     """
     actor.require(roles.SCHEDULE_MANAGE)
-    if actor.institution_id is not None and institution_id != actor.institution_id:
-        raise invalid_field(
-            "institution_id",
-            "You may set the booking rules of your own institution only",
-            "只能设置本机构的预约规则",
+    if actor.role_def.scope != roles.COUNTY and institution_id != actor.institution_id:
+        raise Forbidden(
+            en="You may set the booking rules of your own institution only",
+            zh="只能设置本机构的预约规则",
         )
     for name, (low, high) in LIMITS.items():
         value = getattr(rules, name)
