@@ -1,0 +1,170 @@
+"""The booking API: bad input gets a 4xx problem in Chinese and English, and nothing is written."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from tests.booking.conftest import (
+    Clinic,
+    book_for,
+    make_past,
+    neighbours,
+    set_release,
+    small_schedule,
+)
+from tests.support import actor, count_rows, places
+from yigongti import booking
+from yigongti.db import unit_of_work
+
+Login = Callable[[str], dict[str, str]]
+BOOKINGS = "/api/v1/bookings"
+
+
+def _home(engine: Engine) -> uuid.UUID:
+    with unit_of_work(engine) as session:
+        return places(session).resident.id
+
+
+def _problem(answer, status: int, field: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    body = answer.json()
+    assert body["detail"] and body["detail_zh"] and body["detail"] != body["detail_zh"]
+    if field is not None:
+        assert field in {e["field"] for e in body["errors"]}, body
+    return body
+
+
+def _own_booking(client: TestClient, login: Login, clinic: Clinic, engine: Engine, **extra):  # type: ignore[no-untyped-def]
+    body = {"session_id": str(clinic.session()), "channel": "online"}
+    body.update(resident_id=str(_home(engine)), **extra)
+    return client.post(BOOKINGS, headers=login("resident"), json=body)
+
+
+def test_a_resident_books_online_holds_then_confirms_and_sees_the_fee_first(
+    client: TestClient, login: Login, clinic: Clinic, engine: Engine
+) -> None:
+    held = _own_booking(client, login, clinic, engine)
+    assert held.status_code == 201, held.text
+    assert held.json()["status"] == "held"
+    assert held.json()["fee_fen"] == 1_000 and held.json()["hold_expires_at"]
+    confirmed = client.post(f"{BOOKINGS}/{held.json()['id']}/confirm", headers=login("resident"))
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+
+
+def test_a_retried_request_with_the_same_idempotency_key_returns_the_same_booking(
+    client: TestClient, login: Login, clinic: Clinic, engine: Engine
+) -> None:
+    headers = {**login("resident"), "Idempotency-Key": "tap-1"}
+    body = {"session_id": str(clinic.session()), "channel": "online", "confirm": True}
+    body["resident_id"] = str(_home(engine))
+    first = client.post(BOOKINGS, headers=headers, json=body)
+    again = client.post(BOOKINGS, headers=headers, json=body)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert count_rows(engine, "bookings") == 1
+
+
+def test_a_double_submit_without_a_key_is_refused_as_a_second_booking_that_day(
+    client: TestClient, login: Login, clinic: Clinic, engine: Engine
+) -> None:
+    assert _own_booking(client, login, clinic, engine, confirm=True).status_code == 201
+    _problem(_own_booking(client, login, clinic, engine, confirm=True), 409)
+    assert count_rows(engine, "bookings") == 1
+
+
+@pytest.mark.parametrize("state", ["past", "stopped", "unreleased"])
+def test_a_session_that_cannot_be_booked_is_refused_with_its_reason(
+    client: TestClient, login: Login, clinic: Clinic, engine: Engine, state: str
+) -> None:
+    with unit_of_work(engine) as session:
+        if state == "past":
+            make_past(session, clinic.session())
+        elif state == "stopped":
+            booking.stop_session(
+                session, actor(session, "window_clerk"), clinic.session(), "设备检修"
+            )
+        else:
+            set_release(session, clinic.session(), released=False)
+    body = _problem(_own_booking(client, login, clinic, engine), 409)
+    expected = {"past": "over", "stopped": "cancelled", "unreleased": "Not released"}[state]
+    assert expected in body["detail"]
+    assert count_rows(engine, "bookings") == 0
+
+
+def test_a_full_session_is_refused_and_writes_nothing(
+    client: TestClient, login: Login, engine: Engine
+) -> None:
+    with unit_of_work(engine) as session:
+        at = places(session)
+        clerk = actor(session, "window_clerk")
+        full = small_schedule(session, clerk, at.center, quotas={"window": 100})
+        for person in neighbours(session, 3):  # 3 slices of 1 place: all taken
+            book_for(session, clerk, full, person.id)
+    before, slots = count_rows(engine, "bookings"), count_rows(engine, "slots")
+    body = {"session_id": str(full), "channel": "window", "resident_id": str(_home(engine))}
+    problem = _problem(client.post(BOOKINGS, headers=login("window_clerk"), json=body), 409)
+    assert "No place left" in problem["detail"]
+    assert (count_rows(engine, "bookings"), count_rows(engine, "slots")) == (before, slots)
+
+
+def test_a_nonexistent_session_is_not_found(
+    client: TestClient, login: Login, engine: Engine
+) -> None:
+    body = {"session_id": str(uuid.uuid4()), "channel": "online", "resident_id": str(_home(engine))}
+    _problem(client.post(BOOKINGS, headers=login("resident"), json=body), 404)
+
+
+def test_the_wrong_channel_for_the_role_is_forbidden_and_an_unknown_one_invalid(
+    client: TestClient, login: Login, clinic: Clinic, engine: Engine
+) -> None:
+    body = _problem(_own_booking(client, login, clinic, engine, channel="window"), 403)
+    assert "窗口" in body["detail_zh"]
+    _problem(_own_booking(client, login, clinic, engine, channel="fax"), 422, "channel")
+    assert count_rows(engine, "bookings") == 0
+
+
+def test_a_malformed_id_number_is_refused_naming_the_check_digit(
+    client: TestClient, login: Login, clinic: Clinic, engine: Engine
+) -> None:
+    with unit_of_work(engine) as session:
+        number = places(session).resident.id_number
+    assert number is not None
+    wrong = number[:-1] + ("0" if number[-1] != "0" else "1")
+    body = {
+        "session_id": str(clinic.session()),
+        "channel": "window",
+        "id_number": wrong,
+        "name": "任意",
+    }
+    problem = _problem(client.post(BOOKINGS, headers=login("window_clerk"), json=body), 422)
+    assert "校验位" in problem["detail_zh"]
+    assert count_rows(engine, "bookings") == 0
+
+
+def test_someone_elses_booking_is_not_found_for_a_resident(
+    client: TestClient, login: Login, clinic: Clinic, engine: Engine
+) -> None:
+    with unit_of_work(engine) as session:
+        clerk = actor(session, "window_clerk")
+        made = book_for(session, clerk, clinic.session(), neighbours(session, 1)[0].id)
+    for verb in ("", "/cancel", "/confirm"):
+        call = client.get if not verb else client.post
+        _problem(call(f"{BOOKINGS}/{made.id}{verb}", headers=login("resident")), 404)
+    with unit_of_work(engine) as session:
+        kept = booking.get_booking(session, actor(session, "window_clerk"), made.id)
+    assert kept.status == "confirmed"
+
+
+def test_an_unknown_field_or_a_bad_uuid_is_a_422(
+    client: TestClient, login: Login, clinic: Clinic, engine: Engine
+) -> None:
+    _problem(_own_booking(client, login, clinic, engine, colour="red"), 422, "colour")
+    bad = {"session_id": "not-a-uuid", "channel": "online"}
+    _problem(client.post(BOOKINGS, headers=login("resident"), json=bad), 422, "session_id")
+    assert count_rows(engine, "bookings") == 0
