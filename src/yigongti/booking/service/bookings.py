@@ -122,8 +122,9 @@ def suspended_until(session: Session, resident_id: uuid.UUID, rules: Rules) -> d
     return until if until is not None and until > now() else None
 
 
-def _check_rules(session: Session, resident: Resident, clinic: ClinicSession, channel: str) -> None:
-    rules = rules_for(session, clinic.institution_id)
+def _check_rules(
+    session: Session, resident: Resident, clinic: ClinicSession, channel: str, rules: Rules
+) -> None:
     if resident.deceased_on is not None:
         raise Conflict(en="The resident is recorded as deceased", zh="该居民已登记死亡")
     if channel == "online":
@@ -295,8 +296,10 @@ def book(
     if earlier is not None:
         return view(session, _replay(earlier, request, resident.id))
     clinic, schedule = _bookable(session, request)
-    _check_rules(session, resident, clinic, request.channel)
+    # His own lapsed holds no longer count against him, whether or not the job has run yet.
+    expire_holds(session, resident.id)
     rules = rules_for(session, clinic.institution_id)
+    _check_rules(session, resident, clinic, request.channel, rules)
     hold_until = None if request.confirm else now() + timedelta(minutes=rules.hold_minutes)
     channels = _channels_to_take(clinic, request.channel)
     for _ in range(SLOT_ATTEMPTS):
@@ -336,7 +339,7 @@ def book(
         earlier = _by_key(session, actor, request.idempotency_key)
         if earlier is not None:
             return view(session, _replay(earlier, request, resident.id))
-        _check_rules(session, resident, clinic, request.channel)
+        _check_rules(session, resident, clinic, request.channel, rules)
     raise Conflict(
         en="No place left in this session for your channel; choose another time or doctor",
         zh="该场次在您的预约渠道已无可用号源，请选择其他时间或医生",
@@ -410,8 +413,6 @@ def confirm(session: Session, actor: Actor, booking_id: uuid.UUID) -> BookingVie
         .execution_options(synchronize_session=False)
     )
     if kept.rowcount != 1:
-        booking.status, booking.ended_at = "expired", now()
-        session.flush()
         raise Conflict(en="The hold has lapsed; book again", zh="锁号已超时，请重新预约")
     booking.status, booking.confirmed_at = "confirmed", now()
     session.flush()
@@ -507,17 +508,15 @@ def _own_channel(actor: Actor) -> str:
 # --- jobs ---------------------------------------------------------------------------------
 
 
-def expire_holds(session: Session) -> int:
-    """End every hold that lapsed unconfirmed and free its slot; returns how many."""
+def expire_holds(session: Session, resident_id: uuid.UUID | None = None) -> int:
+    """End every hold that lapsed unconfirmed (only the resident's, if named) and free its slot;
+    returns how many."""
     moment = now()
+    where = [Booking.status == "held", Slot.booking_id == Booking.id, Slot.held_until < moment]
+    if resident_id is not None:
+        where.append(Booking.resident_id == resident_id)
     lapsed = list(
-        session.scalars(
-            select(Booking)
-            .join(Slot, Slot.id == Booking.slot_id)
-            .where(
-                Booking.status == "held", Slot.booking_id == Booking.id, Slot.held_until < moment
-            )
-        )
+        session.scalars(select(Booking).join(Slot, Slot.id == Booking.slot_id).where(*where))
     )
     for booking in lapsed:
         booking.status, booking.ended_at = "expired", moment

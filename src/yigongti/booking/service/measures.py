@@ -36,7 +36,8 @@ class BookingMeasures:
     last: date
     bookings: int
     by_channel: dict[str, int]
-    online_share: float | None
+    online_share: float | None  # online and external platform
+    self_service_share: float | None  # online, external and kiosk (自助)
     on_time_rate: float | None
     no_show_rate: float | None
     median_wait_minutes: float | None
@@ -139,6 +140,9 @@ def booking_measures(
         bookings=booked,
         by_channel={c: channels.get(c, 0) for c in CHANNELS},
         online_share=_rate(channels.get("online", 0) + channels.get("external", 0), booked),
+        self_service_share=_rate(
+            sum(channels.get(c, 0) for c in ("online", "external", "kiosk")), booked
+        ),
         on_time_rate=_rate(on_time, attended),
         no_show_rate=_rate(counts.get("no_show", 0), due),
         median_wait_minutes=statistics.median(waits) if waits else None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -19,6 +20,9 @@ from yigongti.booking.codes import CHANNELS, DEFAULT_QUOTAS, EXAMS, PERIODS, RES
 from yigongti.booking.models import LIVE_STATUSES, Booking, ClinicSession, Notice, Schedule, Slot
 from yigongti.kernel import SHANGHAI, Forbidden, NotFound, invalid_field, local, now, uuid7
 from yigongti.security import Actor, audit, roles
+
+if TYPE_CHECKING:
+    from yigongti.registry.models import Institution
 
 MAX_SLICES_CAPACITY = 200  # places in one session at most
 DAY_MINUTES = 24 * 60
@@ -47,9 +51,9 @@ class NewSchedule:
 
 
 def _require_manager(actor: Actor, institution_id: uuid.UUID) -> None:
-    """Schedule managers act for their own institution; one without an institution for all."""
+    """Schedule managers act for their own institution; a county-wide role for all."""
     actor.require(roles.SCHEDULE_MANAGE)
-    if actor.institution_id is not None and actor.institution_id != institution_id:
+    if actor.role_def.scope != roles.COUNTY and actor.institution_id != institution_id:
         raise Forbidden(
             en="You manage the schedules of your own institution only",
             zh="只能管理本机构的排班",
@@ -190,6 +194,24 @@ def list_schedules(session: Session, institution_id: uuid.UUID) -> list[Schedule
             .order_by(Schedule.active.desc(), Schedule.department_id, Schedule.name)
         )
     )
+
+
+def managed_institutions(session: Session, actor: Actor) -> list[Institution]:
+    """Institutions whose schedules the actor manages: his own, or all for a county-wide role."""
+    actor.require(roles.SCHEDULE_MANAGE)
+    if actor.role_def.scope == roles.COUNTY:
+        _, institutions = registry.list_institutions(session, registry.InstitutionQuery(limit=5000))
+        return institutions
+    if actor.institution_id is None:
+        return []
+    return [registry.get_institution(session, actor.institution_id)]
+
+
+def managed_schedules(session: Session, actor: Actor, institution_id: uuid.UUID) -> list[Schedule]:
+    """An institution's schedules as its schedule manager sees them (``list_schedules``)."""
+    _require_manager(actor, institution_id)
+    registry.get_institution(session, institution_id)
+    return list_schedules(session, institution_id)
 
 
 def spread_channels(total: int, quotas: dict[str, int]) -> list[str]:
