@@ -21,8 +21,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, StorageState, sync_playwright
+from sqlalchemy import Engine
 
 from tests.e2e.support import Account
+from yigongti.db import make_engine
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -91,6 +93,17 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("demo")
     _build_demo(data_dir)
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_dir: Path) -> Iterator[Engine]:
+    """The demo's database, for tests that arrange their data through the services.
+
+    The server reads the same SQLite file (WAL), so what a test commits its pages show.
+    """
+    engine = make_engine(f"sqlite:///{(demo_dir / 'yigongti.db').resolve()}")
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,14 @@ HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def ui_modules() -> list[Path]:
-    """Modules that define UI: everything under web/ui/ and every domain's pages.py."""
-    return sorted([*(PACKAGE / "web" / "ui").rglob("*.py"), *PACKAGE.glob("*/pages.py")])
+    """Modules that define UI: everything under web/ui/ and every domain's pages module(s)."""
+    return sorted(
+        [
+            *(PACKAGE / "web" / "ui").rglob("*.py"),
+            *PACKAGE.glob("*/pages.py"),
+            *PACKAGE.glob("*/pages/*.py"),
+        ]
+    )
 
 
 def _is_t_call(node: ast.AST) -> bool:

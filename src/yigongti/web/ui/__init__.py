@@ -49,6 +49,7 @@ def mount_ui(app: FastAPI) -> None:
 
 
 def _register_pages() -> None:
+    from yigongti.booking import pages as booking_pages
     from yigongti.registry import pages as registry_pages
     from yigongti.security import pages as security_pages
     from yigongti.web.ui import home, login
@@ -57,6 +58,7 @@ def _register_pages() -> None:
     home.register()
     registry_pages.register()
     security_pages.register()
+    booking_pages.register()
 
 
 def _keep_storage_in(data_dir: Path) -> None:

@@ -6,6 +6,7 @@ from nicegui import ui
 
 from yigongti import clinical, registry
 from yigongti.registry.codes import INSTITUTION_KINDS, TIERS
+from yigongti.security import roles
 from yigongti.web.i18n import pick, t
 from yigongti.web.ui.context import PageContext
 from yigongti.web.ui.record import code_name, section
@@ -42,16 +43,62 @@ def institution_summary(context: PageContext) -> None:
                 _figure(t("服务范围内居民"), in_scope, "residents-in-scope")
 
 
+def _link_cards(links: list[tuple[str, str, str, str]], testid: str) -> None:
+    """Cards leading to other pages: (path, icon, title, caption)."""
+    with (
+        ui.grid().classes("w-full grid-cols-1 sm:grid-cols-3 gap-3").props(f"data-testid={testid}")
+    ):
+        for path, icon, title, caption in links:
+            with (
+                ui.card()
+                .classes("cursor-pointer")
+                .on("click", lambda p=path: ui.navigate.to(p))
+                .props(f"data-link={path}"),
+                ui.row().classes("items-center no-wrap"),
+            ):
+                ui.icon(icon, color="primary", size="md")
+                with ui.column().classes("gap-0"):
+                    ui.label(title).classes("text-subtitle1")
+                    ui.label(caption).classes("text-caption text-grey-7")
+
+
+def booking_links(context: PageContext) -> None:
+    """Ways to the booking desks the role works at: queue console, schedules, booking."""
+    actor = context.actor
+    links = [
+        ("/queue", "campaign", t("叫号台"), t("签到、叫号和候诊队列"), roles.QUEUE_RUN),
+        (
+            "/schedules",
+            "calendar_month",
+            t("排班管理"),
+            t("排班、放号和停诊"),
+            roles.SCHEDULE_MANAGE,
+        ),
+        (
+            "/booking",
+            "event_available",
+            t("预约挂号"),
+            t("查找号源，为患者预约"),
+            roles.BOOKING_BOOK,
+        ),
+    ]
+    shown = [link[:4] for link in links if actor.can(link[4])]
+    if shown:
+        _link_cards(shown, "booking-links")
+
+
 def staff_home(context: PageContext) -> None:
     """Doctors and shared-center readers (their area) and CDC officers (the whole county)."""
     institution_summary(context)
+    booking_links(context)
     with section(t("查找居民"), "person_search"):
         resident_search(context)
 
 
 def clerk_home(context: PageContext) -> None:
-    """The service-window clerk registers residents and looks them up."""
+    """The service-window clerk registers residents, looks them up and runs the booking desk."""
     institution_summary(context)
+    booking_links(context)
     register_form(context)
     with section(t("查找居民"), "person_search"):
         resident_search(context)
@@ -113,20 +160,6 @@ def admin_home(context: PageContext) -> None:
         ("/institutions", "account_tree", t("医疗机构"), t("医共体、机构和科室")),
         ("/audit", "policy", t("审计日志"), t("谁在何时查看或修改了什么")),
     ]
-    with (
-        ui.grid()
-        .classes("w-full grid-cols-1 sm:grid-cols-3 gap-3")
-        .props("data-testid=admin-links")
-    ):
-        for path, icon, title, caption in links:
-            with (
-                ui.card()
-                .classes("cursor-pointer")
-                .on("click", lambda p=path: ui.navigate.to(p))
-                .props(f"data-link={path}"),
-                ui.row().classes("items-center no-wrap"),
-            ):
-                ui.icon(icon, color="primary", size="md")
-                with ui.column().classes("gap-0"):
-                    ui.label(title).classes("text-subtitle1")
-                    ui.label(caption).classes("text-caption text-grey-7")
+    if context.actor.can(roles.SCHEDULE_MANAGE):
+        links.append(("/schedules", "calendar_month", t("排班管理"), t("排班、放号和停诊")))
+    _link_cards(links, "admin-links")

@@ -41,6 +41,15 @@ def nav_items(actor: Actor) -> list[NavItem]:
             NavItem("/residents", "people", t("居民档案")),
             actor.can(roles.RESIDENT_READ) and actor.role_def.scope != roles.SELF,
         ),
+        (
+            NavItem("/booking", "event_available", t("预约挂号")),
+            actor.can(roles.BOOKING_BOOK),
+        ),
+        (NavItem("/queue", "campaign", t("叫号台")), actor.can(roles.QUEUE_RUN)),
+        (
+            NavItem("/schedules", "calendar_month", t("排班管理")),
+            actor.can(roles.SCHEDULE_MANAGE),
+        ),
         (NavItem("/institutions", "account_tree", t("医疗机构")), True),
         (NavItem("/practitioners", "medical_services", t("医务人员")), True),
         (NavItem("/audit", "policy", t("审计日志")), actor.can(roles.AUDIT_READ)),
