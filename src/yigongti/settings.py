@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     county_code: str = "330784"
     county_name: str = "云岭县"
     job_interval_seconds: int = 0  # scheduled jobs in the server; 0 = off
+    # Database connections per server process; API requests in progress are capped at the same
+    # number (web.limits.Admission), so a burst waits its turn instead of holding connections
+    # while it waits for a worker thread (which deadlocks until the pool times out).
+    db_pool_size: int = 20
 
     @property
     def effective_database_url(self) -> str:

@@ -17,7 +17,7 @@ from yigongti.settings import Settings, get_settings
 from yigongti.web.deps import refuse_nul_characters
 from yigongti.web.errors import PROBLEM_RESPONSES, PROBLEM_SCHEMA, install_error_handlers
 from yigongti.web.jobs import scheduled_jobs
-from yigongti.web.limits import BodyLimit
+from yigongti.web.limits import Admission, BodyLimit
 
 API_PREFIX = "/api/v1"
 
@@ -46,7 +46,9 @@ def create_app(
         lifespan=scheduled_jobs,
     )
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.effective_database_url)
+    app.state.engine = engine or make_engine(
+        settings.effective_database_url, pool_size=settings.db_pool_size, max_overflow=10
+    )
     app.state.secret = settings.effective_secret_key
     install_error_handlers(app)
     app.include_router(api_router())
@@ -64,6 +66,7 @@ def create_app(
 
         mount_ui(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Admission, limit=settings.db_pool_size, prefix=API_PREFIX)
     return app
 
 

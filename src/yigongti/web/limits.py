@@ -1,6 +1,8 @@
-"""A hard cap on request body size, answered as problem+json 413."""
+"""Limits at the edge: the request body size (problem+json 413) and API admission."""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,3 +47,26 @@ class BodyLimit:
             # Raised outside a FastAPI route (whose handler answers it), e.g. in a mounted app.
             if not started:
                 await too_large(self.max_bytes)(scope, receive, send)
+
+
+class Admission:
+    """At most ``limit`` requests under ``prefix`` in progress at once; the rest wait in line.
+
+    A request takes a database connection in one worker thread (the session and the actor)
+    and needs another thread for its endpoint. Unbounded, a burst of a few hundred requests
+    holds every connection while waiting for threads whose requests wait for connections: a
+    deadlock until the pool times out. Admitting no more requests than there are connections
+    keeps a burst flowing; waiting here costs the event loop nothing.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.slots = asyncio.Semaphore(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        async with self.slots:
+            await self.app(scope, receive, send)
