@@ -17,17 +17,25 @@ MEASURED_SEED = 3
 
 @pytest.fixture(scope="session")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builder]:
-    """``build(residents=..., seed=..., encounters=...)``: a county per distinct arguments."""
-    built: dict[tuple[int, int, bool], Built] = {}
+    """``build(residents=..., seed=..., encounters=..., bookings=...)``: a county per distinct
+    arguments."""
+    built: dict[tuple[int, int, bool, bool], Built] = {}
 
-    def _build(*, residents: int, seed: int, encounters: bool = True) -> Built:
-        key = (residents, seed, encounters)
+    def _build(
+        *, residents: int, seed: int, encounters: bool = True, bookings: bool = True
+    ) -> Built:
+        key = (residents, seed, encounters, bookings)
         if key not in built:
             path = tmp_path_factory.mktemp("synth") / "county.db"
             engine = make_engine(f"sqlite:///{path}")
             upgrade(engine)
             summary = build_county(
-                engine, residents=residents, seed=seed, year=YEAR, encounters=encounters
+                engine,
+                residents=residents,
+                seed=seed,
+                year=YEAR,
+                encounters=encounters,
+                bookings=bookings,
             )
             built[key] = Built(engine, summary)
         return built[key]

@@ -1,8 +1,11 @@
-"""The whole county, stage by stage: places, institutions, practitioners, residents, encounters.
+"""The whole county, stage by stage: places, institutions, practitioners, residents, encounters
+and the bookings behind the visits.
 
 The small registries go through the ORM in one unit of work. Residents and encounters are
 drawn in chunks (50,000 people, one month of visits) and streamed through the bulk writer,
-one transaction per stage, while their tables' secondary indexes wait until the end.
+one transaction per stage, while their tables' secondary indexes wait until the end. The
+booking stage watches the encounters as they are written, then writes schedules, sessions,
+slots and bookings in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from sqlalchemy import Connection, Engine
 from yigongti.db import unit_of_work
 from yigongti.settings import get_settings
 from yigongti.synth import ids
+from yigongti.synth.bookings import BookingFactory, BookingTally, senior_doctors
 from yigongti.synth.encounters import EncounterFactory, VisitTally
 from yigongti.synth.institutions import build_network
 from yigongti.synth.loader import BulkWriter, bulk_connection, deferred_indexes
@@ -29,6 +33,7 @@ CHUNK = 50_000  # residents per chunk and transaction
 # Tables of a resident chunk in the order their foreign keys need.
 RESIDENT_TABLES = ("households", "residents", "guardianships", "conditions")
 ENCOUNTER_TABLES = ("encounters", "fee_lines")
+BOOKING_TABLES = ("clinic_sessions", "slots", "bookings")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class CountySummary:
     ``primary_care_share``: outpatient and emergency visits at township/community centers and
     village clinics over all outpatient and emergency visits (基层就诊率). ``drug_share``: drug
     revenue over all medical revenue (药占比). Both are 0.0 when no encounters were generated.
+    ``schedules`` to ``bookings``: rows of the booking tables, all 0 without bookings.
     """
 
     towns: int
@@ -53,6 +59,10 @@ class CountySummary:
     fee_lines: int
     primary_care_share: float
     drug_share: float
+    schedules: int
+    clinic_sessions: int
+    slots: int
+    bookings: int
 
 
 def _quiet(stage: str, done: int, total: int) -> None:
@@ -66,15 +76,18 @@ def build_county(
     seed: int = 1,
     year: int = 2025,
     encounters: bool = True,
+    bookings: bool = True,
     progress: Progress | None = None,
 ) -> CountySummary:
     """Generate a synthetic county into an already-migrated, empty database.
 
     The same ``seed`` (a non-negative integer), ``residents`` and ``year`` build the same
-    county, on SQLite and on PostgreSQL. Registries, residents and encounters each commit in
+    county, on SQLite and on PostgreSQL. Registries, residents, encounters and bookings commit in
     their own transaction, so a build that fails part-way leaves a partial county: start again
-    on an empty database. ``progress(stage, done, total)`` is called as each stage advances
-    (stages: places, institutions, practitioners, residents, encounters, indexes).
+    on an empty database. ``bookings`` (only with ``encounters``) adds schedules and a year of
+    bookings behind the outpatient visits. ``progress(stage, done, total)`` is called as each
+    stage advances (stages: places, institutions, practitioners, residents, encounters,
+    bookings, indexes).
     """
     if residents < 1 or seed < 0:
         raise ValueError("residents must be positive and seed non-negative")
@@ -97,19 +110,32 @@ def build_county(
         staff = build_staff(
             session, ids.stream(seed, ids.STAFF), network, factory.phones, year, base_ms
         )
+        doctors = senior_doctors(session, network) if encounters and bookings else []
         report("practitioners", 1, 1)
 
     counts = dict.fromkeys(RESIDENT_TABLES, 0)
     tally = VisitTally()
-    bulk_tables = RESIDENT_TABLES + (ENCOUNTER_TABLES if encounters else ())
+    booked = BookingTally()
+    book = encounters and bookings
+    bulk_tables = (
+        RESIDENT_TABLES
+        + (ENCOUNTER_TABLES if encounters else ())
+        + (BOOKING_TABLES if book else ())
+    )
     with bulk_connection(engine) as connection:
         with deferred_indexes(connection, bulk_tables):
             parts = _write_residents(connection, factory, residents, counts, report)
             if encounters:
-                visits = EncounterFactory(
-                    seed, year, Population.join(parts), places, network, staff
+                population = Population.join(parts)
+                visits = EncounterFactory(seed, year, population, places, network, staff)
+                planner = (
+                    BookingFactory(seed, year, population, places, network, staff, doctors)
+                    if book
+                    else None
                 )
-                _write_encounters(connection, visits, tally, report)
+                _write_encounters(connection, visits, tally, report, planner)
+                if planner is not None:
+                    booked = _write_bookings(connection, planner, report)
             report("indexes", 0, 1)
         report("indexes", 1, 1)
     return CountySummary(
@@ -126,6 +152,10 @@ def build_county(
         fee_lines=tally.fee_lines,
         primary_care_share=tally.primary_care_share,
         drug_share=tally.drug_share,
+        schedules=booked.schedules,
+        clinic_sessions=booked.clinic_sessions,
+        slots=booked.slots,
+        bookings=booked.bookings,
     )
 
 
@@ -151,13 +181,28 @@ def _write_residents(
 
 
 def _write_encounters(
-    connection: Connection, visits: EncounterFactory, tally: VisitTally, report: Progress
+    connection: Connection,
+    visits: EncounterFactory,
+    tally: VisitTally,
+    report: Progress,
+    planner: BookingFactory | None,
 ) -> None:
-    """The year's encounters in one transaction, month by month."""
+    """The year's encounters in one transaction, month by month; ``planner`` watches them."""
     report("encounters", 0, visits.expected)
     with connection.begin():
-        writer = BulkWriter(connection)
+        writer = planner.listen(connection) if planner else BulkWriter(connection)
         for month in range(1, 13):
             visits.month(month, writer, tally)
             report("encounters", tally.encounters, max(visits.expected, tally.encounters))
     report("encounters", tally.encounters, tally.encounters)
+
+
+def _write_bookings(
+    connection: Connection, planner: BookingFactory, report: Progress
+) -> BookingTally:
+    """Schedules, sessions, slots and bookings in one transaction."""
+    report("bookings", 0, 1)
+    with connection.begin():
+        booked = planner.write(connection)
+    report("bookings", 1, 1)
+    return booked

@@ -1,7 +1,7 @@
 """Seeded random streams and UUIDv7 identifiers made by the million.
 
 Every stage draws from its own stream, keyed by the seed and the stage, so that changing how
-much one stage draws (or skipping encounters) leaves the others as they were.
+much one stage draws (or skipping encounters or bookings) leaves the others as they were.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from yigongti.kernel.ids import uuid7
 from yigongti.kernel.timeutil import SHANGHAI
 
 # Stream keys: one per stage, so the streams never overlap.
-PLACES, INSTITUTIONS, STAFF, RESIDENTS, ENCOUNTERS = range(1, 6)
+PLACES, INSTITUTIONS, STAFF, RESIDENTS, ENCOUNTERS, BOOKINGS = range(1, 7)
 
 _U64_MAX = np.iinfo(np.uint64).max
 
