@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine
 from yigongti.db import unit_of_work
 from yigongti.settings import get_settings
 from yigongti.synth import ids
-from yigongti.synth.bookings import BookingFactory, BookingTally, senior_doctors
+from yigongti.synth.booking import BookingFactory, BookingTally, senior_doctors
 from yigongti.synth.encounters import EncounterFactory, VisitTally
 from yigongti.synth.institutions import build_network
 from yigongti.synth.loader import BulkWriter, bulk_connection, deferred_indexes
