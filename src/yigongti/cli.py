@@ -103,7 +103,8 @@ def _build(engine: Engine, residents: int, seed: int, year: int) -> None:
     console.print(
         f"Built the county in {seconds:.0f} s: {summary.residents:,} residents, "
         f"{summary.institutions} institutions, {summary.encounters:,} encounters, "
-        f"{summary.fee_lines:,} fee lines; primary-care visit share "
+        f"{summary.fee_lines:,} fee lines, {summary.schedules:,} schedules, "
+        f"{summary.bookings:,} bookings; primary-care visit share "
         f"{summary.primary_care_share:.1%}, drug share {summary.drug_share:.1%}"
     )
 
@@ -322,6 +323,50 @@ def bench_startup(
             f"ygt serve answers /healthz in {result['serve_seconds']} s "
             f"({result['serve_rss_mb']} MB idle); bare FastAPI: "
             f"{result['reference_seconds']} s ({result['reference_rss_mb']} MB)"
+        )
+    print(json.dumps(result))
+
+
+@bench_app.command("booking")
+def bench_booking(
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients")] = 200,
+    slots: Annotated[int, typer.Option(min=1, help="Places released at once")] = 2_000,
+    seconds: Annotated[int, typer.Option(min=1, help="Longest rush; also pgbench's duration")] = 30,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes of ygt serve")] = 2,
+    pg: Annotated[
+        str | None,
+        typer.Option(help="Admin URL of the PostgreSQL server ($YGT_BENCH_PG or the test server)"),
+    ] = None,
+    pgbench_scale: Annotated[int, typer.Option(min=1, help="pgbench -i scale factor")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+) -> None:
+    """The 08:00 release: clients book released places through `ygt serve` on PostgreSQL."""
+    import contextlib
+    import json
+
+    from yigongti.bench import booking as rush
+
+    with rush.rich_progress() if not as_json else contextlib.nullcontext(None) as bars:
+        result = rush.run(
+            clients,
+            slots,
+            seconds,
+            workers,
+            admin_url=pg or rush.DEFAULT_PG,
+            pgbench_scale=pgbench_scale,
+            progress=bars,
+        )
+    if not as_json:
+        console.print(
+            f"{result['bookings']:,} of {slots:,} places booked by {clients} clients through "
+            f"{workers} worker(s): {result['bookings_per_s']} bookings/s, p50 "
+            f"{result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms; "
+            f"{result['errors']} errors, {result['full_answers']} 'full' answers; CPU: server "
+            f"{result['server_cores']} cores, clients {result['client_cores']} cores\n"
+            f"audit: {result['oversold']} oversold sessions, {result['double_booked']} "
+            f"double-booked slots, {result['lost']} lost bookings\n"
+            f"pgbench simple-update ({result['pgbench_clients']} clients): "
+            f"{result['pgbench_tps']} tps; ratio {result['ratio']}"
         )
     print(json.dumps(result))
 
