@@ -3,17 +3,13 @@
 from yigongti.booking.service.bookings import (
     BookingRequest,
     book,
-    bookings_of,
     cancel,
     confirm,
     expire_holds,
-    get_booking,
-    mark_no_shows,
     reschedule,
     suspended_until,
-    visible_booking,
 )
-from yigongti.booking.service.jobs import run_booking_jobs
+from yigongti.booking.service.jobs import mark_no_shows, run_booking_jobs
 from yigongti.booking.service.measures import BookingMeasures, booking_measures
 from yigongti.booking.service.notices import Notice, notices_of
 from yigongti.booking.service.policy import Rules, rules_for, set_rules
@@ -33,6 +29,7 @@ from yigongti.booking.service.queue import (
     transfer,
     waiting_room_display,
 )
+from yigongti.booking.service.reads import bookings_of, get_booking, visible_booking
 from yigongti.booking.service.schedules import (
     NewSchedule,
     StopOutcome,

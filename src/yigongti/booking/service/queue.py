@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from yigongti import registry
 from yigongti.booking.codes import CHECKIN_METHODS, PRIORITIES, PRIORITY_AGE
 from yigongti.booking.models import Booking, ClinicSession, Slot
-from yigongti.booking.service.bookings import visible_booking
+from yigongti.booking.service.reads import visible_booking
 from yigongti.booking.service.views import QUEUE_ORDER, BookingView, in_room, view
 from yigongti.kernel import Conflict, Forbidden, age_on, invalid_field, local, now
 from yigongti.security import Actor, audit, roles
