@@ -200,3 +200,20 @@ def test_an_unknown_field_or_a_bad_uuid_is_a_422(
     bad = {"session_id": "not-a-uuid", "channel": "online"}
     _problem(client.post(BOOKINGS, headers=login("resident"), json=bad), 422, "session_id")
     assert new_bookings() == 0
+
+
+def test_rules_for_an_unknown_institution_are_not_found_and_nothing_is_written(
+    client: TestClient, login: Login, engine: Engine
+) -> None:
+    body = {
+        "institution_id": str(uuid.uuid4()),
+        "hold_minutes": 5,
+        "max_active": 5,
+        "cancel_minutes_before": 120,
+        "no_show_limit": 3,
+        "no_show_window_days": 90,
+        "suspension_days": 90,
+    }
+    put = client.put("/api/v1/booking-rules", headers=login("system_admin"), json=body)
+    _problem(put, 404)
+    assert count_rows(engine, "booking_policies") == 0

@@ -15,6 +15,11 @@ ALL_PERMISSIONS = {
     roles.AUDIT_READ,
     roles.USER_MANAGE,
     roles.AGGREGATE_READ,
+    roles.BOOKING_BOOK,
+    roles.BOOKING_REFER,
+    roles.QUEUE_RUN,
+    roles.SCHEDULE_MANAGE,
+    *(roles.channel(c) for c in ("online", "kiosk", "window", "phone", "external", "referral")),
 }
 
 
@@ -22,7 +27,7 @@ def _holders(permission: str) -> set[str]:
     return {code for code, role in ROLES.items() if permission in role.permissions}
 
 
-def test_the_ten_roles_of_the_platform_exist_with_chinese_and_english_names() -> None:
+def test_the_eleven_roles_of_the_platform_exist_with_chinese_and_english_names() -> None:
     assert set(ROLES) == {
         "resident",
         "village_doctor",
@@ -34,16 +39,49 @@ def test_the_ten_roles_of_the_platform_exist_with_chinese_and_english_names() ->
         "cdc_officer",
         "window_clerk",
         "system_admin",
+        "booking_platform",
     }
     for code, role in ROLES.items():
         assert role.code == code
         assert role.zh and role.en
         assert role.permissions <= ALL_PERMISSIONS
-        assert role.scope in {roles.SELF, roles.AREA, roles.COUNTY, roles.WITH_REASON}
+        assert role.scope in {
+            roles.SELF,
+            roles.AREA,
+            roles.COUNTY,
+            roles.WITH_REASON,
+            roles.NONE,
+        }
 
 
-def test_every_role_may_read_residents_within_its_scope() -> None:
-    assert _holders(roles.RESIDENT_READ) == set(ROLES)
+def test_every_role_but_the_booking_platform_may_read_residents_within_its_scope() -> None:
+    assert _holders(roles.RESIDENT_READ) == set(ROLES) - {"booking_platform"}
+    assert ROLES["booking_platform"].scope == roles.NONE
+
+
+@pytest.mark.parametrize(
+    ("channel", "holders"),
+    [
+        ("online", {"resident"}),
+        ("external", {"booking_platform"}),
+        ("kiosk", {"window_clerk"}),
+        ("phone", {"window_clerk"}),
+        ("window", {"village_doctor", "township_doctor", "county_doctor", "window_clerk"}),
+        ("referral", {"village_doctor", "township_doctor"}),
+    ],
+)
+def test_each_booking_channel_is_open_to_the_roles_that_serve_it(
+    channel: str, holders: set[str]
+) -> None:
+    assert _holders(roles.channel(channel)) == holders
+
+
+def test_only_primary_care_doctors_book_referral_reserved_slots() -> None:
+    assert _holders(roles.BOOKING_REFER) == {"village_doctor", "township_doctor"}
+
+
+def test_schedules_are_managed_by_window_clerks_and_the_system_administrator() -> None:
+    assert _holders(roles.SCHEDULE_MANAGE) == {"window_clerk", "system_admin"}
 
 
 def test_shared_center_readers_and_bureau_staff_cannot_reveal_id_numbers() -> None:

@@ -38,6 +38,9 @@ def _tune_sqlite(engine: Engine) -> None:
 def make_engine(url: str, **kwargs: object) -> Engine:
     """An engine for ``url``; SQLite gets WAL and immediate transactions."""
     if url.startswith("sqlite"):
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            # One connection per thread: there is no pool to size.
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("pool_size", "max_overflow")}
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         _tune_sqlite(engine)
         return engine

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yigongti import registry
 from yigongti.booking.models import BookingPolicy
 from yigongti.kernel import Forbidden, invalid_field
 from yigongti.security import Actor, audit, roles
@@ -66,6 +67,8 @@ def set_rules(
             en="You may set the booking rules of your own institution only",
             zh="只能设置本机构的预约规则",
         )
+    if institution_id is not None:
+        registry.get_institution(session, institution_id)
     for name, (low, high) in LIMITS.items():
         value = getattr(rules, name)
         if not low <= value <= high:
