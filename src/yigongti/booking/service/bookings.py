@@ -26,6 +26,7 @@ from yigongti import registry
 from yigongti.booking.codes import CHANNELS, PUBLIC_CHANNELS
 from yigongti.booking.models import LIVE_STATUSES, Booking, ClinicSession, Schedule, Slot
 from yigongti.booking.service.policy import Rules, rules_for
+from yigongti.booking.service.pool import check_channel_code
 from yigongti.booking.service.reads import visible_booking
 from yigongti.booking.service.views import BookingView, view
 from yigongti.kernel import Conflict, Forbidden, NotFound, invalid_field, local, now
@@ -65,10 +66,7 @@ class BookingRequest:
 
 def _check_channel(actor: Actor, channel: str) -> None:
     actor.require(roles.BOOKING_BOOK)
-    if channel not in CHANNELS:
-        raise invalid_field(
-            "channel", f"Unknown booking channel {channel!r}", f"未知的预约渠道：{channel}"
-        )
+    check_channel_code(channel)
     if not actor.can(roles.channel(channel)):
         raise Forbidden(
             en=f"Your role ({actor.role_def.en}) does not book through the {channel} channel",

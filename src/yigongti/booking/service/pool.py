@@ -67,6 +67,14 @@ class Offer:
     preparation: str | None
 
 
+def check_channel_code(channel: str) -> None:
+    """Refuse a channel code that is not one of ``codes.CHANNELS``."""
+    if channel not in CHANNELS:
+        raise invalid_field(
+            "channel", f"Unknown booking channel {channel!r}", f"未知的预约渠道：{channel}"
+        )
+
+
 def _check(query: SlotQuery) -> tuple[date, date]:
     today = local(now()).date()
     first = query.day_from or today
@@ -77,12 +85,7 @@ def _check(query: SlotQuery) -> tuple[date, date]:
         raise invalid_field(
             "day_to", f"Search at most {MAX_DAYS} days at once", f"一次最多查询 {MAX_DAYS} 天"
         )
-    if query.channel not in CHANNELS:
-        raise invalid_field(
-            "channel",
-            f"Unknown booking channel {query.channel!r}",
-            f"未知的预约渠道：{query.channel}",
-        )
+    check_channel_code(query.channel)
     if query.resource is not None and query.resource not in RESOURCES:
         raise invalid_field(
             "resource", f"Unknown resource {query.resource!r}", f"未知的号源类型：{query.resource}"
@@ -202,10 +205,7 @@ class Slice:
 def slices_of(session: Session, session_id: uuid.UUID, channel: str = "online") -> list[Slice]:
     """The time slices (分时段) of a session, each with its free places for ``channel``."""
     clinic = get_clinic_session(session, session_id)
-    if channel not in CHANNELS:
-        raise invalid_field(
-            "channel", f"Unknown booking channel {channel!r}", f"未知的预约渠道：{channel}"
-        )
+    check_channel_code(channel)
     moment = now()
     free = func.sum(case((free_places(channel, moment), 1), else_=0))
     rows = session.execute(
