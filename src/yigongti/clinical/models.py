@@ -39,6 +39,9 @@ class Encounter(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     diagnosis_code: Mapped[str] = mapped_column(String(10))  # ICD-10
     total_fen: Mapped[int] = mapped_column(BigInteger)
+    # Came by referral (转诊): "up" from a lower tier, "down" from a higher one, and from where.
+    referral: Mapped[str | None] = mapped_column(String(4))
+    referred_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("institutions.id"))
 
 
 class FeeLine(Base):

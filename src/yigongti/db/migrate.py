@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "yigongti.security.models",
     "yigongti.clinical.models",
     "yigongti.booking.models",
+    "yigongti.analytics.models",
 )
 
 

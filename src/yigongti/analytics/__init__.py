@@ -1,0 +1,1 @@
+"""Data center and supervision: the lake, the indicator catalog, engines, reports, alerts."""
