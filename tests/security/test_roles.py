@@ -19,6 +19,11 @@ ALL_PERMISSIONS = {
     roles.BOOKING_REFER,
     roles.QUEUE_RUN,
     roles.SCHEDULE_MANAGE,
+    roles.LAKE_LOAD,
+    roles.LAKE_EXPORT,
+    roles.INDICATOR_MANAGE,
+    roles.ALERT_READ,
+    roles.ALERT_CLOSE,
     *(roles.channel(c) for c in ("online", "kiosk", "window", "phone", "external", "referral")),
 }
 
@@ -52,6 +57,12 @@ def test_the_eleven_roles_of_the_platform_exist_with_chinese_and_english_names()
             roles.WITH_REASON,
             roles.NONE,
         }
+
+
+def test_only_the_bureau_admin_changes_indicators_and_closes_alerts() -> None:
+    assert _holders(roles.INDICATOR_MANAGE) == {"bureau_admin"}
+    assert _holders(roles.ALERT_CLOSE) == {"bureau_admin"}
+    assert _holders(roles.LAKE_LOAD) == {"bureau_admin", "system_admin"}
 
 
 def test_every_role_but_the_booking_platform_may_read_residents_within_its_scope() -> None:

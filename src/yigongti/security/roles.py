@@ -19,6 +19,11 @@ BOOKING_BOOK = "booking:book"  # book for oneself, one's wards, or residents in 
 BOOKING_REFER = "booking:refer"  # book referral-reserved slots for up-referred patients
 QUEUE_RUN = "queue:run"  # check-in and queue calling at the actor's institution
 SCHEDULE_MANAGE = "schedule:manage"  # schedules, release and stop-clinic
+LAKE_LOAD = "lake:load"  # push HIS files (visits, fees, finance, settlement) into the lake
+LAKE_EXPORT = "lake:export"  # run the export of the operational database into the lake
+INDICATOR_MANAGE = "indicator:manage"  # add or change indicators, measures and targets
+ALERT_READ = "alert:read"  # indicator alerts of the actor's institution (or all, county-wide)
+ALERT_CLOSE = "alert:close"  # close an alert with a note
 
 
 def channel(code: str) -> str:
@@ -75,6 +80,7 @@ ROLES: dict[str, Role] = {
             QUEUE_RUN,
             channel("referral"),
             channel("window"),
+            ALERT_READ,
         ),
         _role(
             "township_doctor",
@@ -89,6 +95,7 @@ ROLES: dict[str, Role] = {
             QUEUE_RUN,
             channel("referral"),
             channel("window"),
+            ALERT_READ,
         ),
         _role(
             "county_doctor",
@@ -101,6 +108,7 @@ ROLES: dict[str, Role] = {
             BOOKING_BOOK,
             QUEUE_RUN,
             channel("window"),
+            ALERT_READ,
         ),
         _role(
             "center_reader",
@@ -117,6 +125,7 @@ ROLES: dict[str, Role] = {
             WITH_REASON,
             RESIDENT_READ,
             AGGREGATE_READ,
+            ALERT_READ,
         ),
         _role(
             "bureau_admin",
@@ -127,6 +136,11 @@ ROLES: dict[str, Role] = {
             AGGREGATE_READ,
             AUDIT_READ,
             REGISTRY_WRITE,
+            INDICATOR_MANAGE,
+            LAKE_LOAD,
+            LAKE_EXPORT,
+            ALERT_READ,
+            ALERT_CLOSE,
         ),
         _role("cdc_officer", "疾控人员", "CDC officer", COUNTY, RESIDENT_READ, RESIDENT_REVEAL),
         _role(
@@ -154,6 +168,9 @@ ROLES: dict[str, Role] = {
             AUDIT_READ,
             USER_MANAGE,
             SCHEDULE_MANAGE,
+            LAKE_LOAD,
+            LAKE_EXPORT,
+            ALERT_READ,
         ),
         _role(
             "booking_platform",
