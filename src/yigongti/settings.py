@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'yigongti.db').resolve()}"
 
     @property
+    def lake_dir(self) -> Path:
+        """The data center's Parquet lake: ``<data dir>/lake``."""
+        return (self.data_dir / "lake").resolve()
+
+    @property
     def effective_secret_key(self) -> str:
         """The signing key: ``YGT_SECRET_KEY`` or one kept in the data dir, made on first use."""
         if self.secret_key:

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import Engine, text
 
-from yigongti import booking, clinical, registry, security  # noqa: F401 - packages register their hooks
+from yigongti import analytics, booking, clinical, registry, security  # noqa: F401 - packages register their hooks
+from yigongti.analytics.api import router as analytics_router
 from yigongti.booking.api import router as booking_router
 from yigongti.clinical.api import router as record_router
 from yigongti.db import make_engine
@@ -25,7 +26,13 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Every domain's router, as mounted under ``/api/v1``."""
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(refuse_nul_characters)])
-    for domain_router in (security_router, registry_router, record_router, booking_router):
+    for domain_router in (
+        security_router,
+        registry_router,
+        record_router,
+        booking_router,
+        analytics_router,
+    ):
         # Every error answers problem+json; the document says so instead of FastAPI's default.
         router.include_router(domain_router, responses=PROBLEM_RESPONSES)
     return router
