@@ -87,6 +87,19 @@ class Indicator:
         years = sorted(y for y in self.targets if y <= period[:4])
         return self.targets[years[-1]] if years else None
 
+    def status_of(self, period: str, value: float | None) -> str | None:
+        """The traffic light of ``value`` in ``period``: green (target met), amber (short of
+        the target but not past the alert threshold), red (past it); None without a target."""
+        target = self.target_for(period)
+        if target is None or value is None:
+            return None
+        sign = 1.0 if self.direction == "higher" else -1.0  # higher is better: below is worse
+        if sign * (value - target.target) >= 0:
+            return "green"
+        if target.alert is not None and sign * (value - target.alert) < 0:
+            return "red"
+        return "amber"
+
     def as_dict(self) -> dict[str, Any]:
         """The indicator as it is stored (JSON)."""
         return {
