@@ -43,6 +43,9 @@ class CountySummary:
     ``primary_care_share``: outpatient and emergency visits at township/community centers and
     village clinics over all outpatient and emergency visits (基层就诊率). ``drug_share``: drug
     revenue over all medical revenue (药占比). Both are 0.0 when no encounters were generated.
+    ``up_referrals`` / ``down_referrals``: encounters referred up from a township center or
+    village clinic to a county hospital (上转人次), and down from a county hospital stay to a
+    township center (下转人次).
     ``schedules`` to ``bookings``: rows of the booking tables, all 0 without bookings.
     """
 
@@ -59,6 +62,8 @@ class CountySummary:
     fee_lines: int
     primary_care_share: float
     drug_share: float
+    up_referrals: int
+    down_referrals: int
     schedules: int
     clinic_sessions: int
     slots: int
@@ -152,6 +157,8 @@ def build_county(
         fee_lines=tally.fee_lines,
         primary_care_share=tally.primary_care_share,
         drug_share=tally.drug_share,
+        up_referrals=tally.up_referrals,
+        down_referrals=tally.down_referrals,
         schedules=booked.schedules,
         clinic_sessions=booked.clinic_sessions,
         slots=booked.slots,

@@ -4,11 +4,17 @@ Visits are drawn month by month for the whole population (Poisson counts from ea
 yearly rates), placed by tier so that about two thirds of outpatient and emergency visits stay
 at township centers and village clinics (the model county reports 66.79%), then sorted by time
 so their UUIDv7 keys (and the fee lines that follow them) arrive in index order.
+
+Two-way referral (双向转诊): a share of the county hospitals' visits and stays were referred up
+(上转) by the patient's own township center or village clinic, and a share of their stays are
+followed by a down-referred (下转) visit or continued stay at the patient's township center,
+which may start in a later month than the stay it follows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from datetime import date
 
 import numpy as np
 
@@ -53,6 +59,23 @@ STREAMS = {
 # hospital, a private hospital.
 COUNTY_SPLIT = (0.55, 0.30, 0.15)
 
+# Two-way referral. The seeds name it (000: "双向转诊顺畅", 004: "基层首诊、双向转诊") but
+# give no counts, so these shares are ours, set to agree with what the county already shows:
+# up-referrals are 1.5% of the public county hospitals' outpatient visits, which keeps the
+# referral channel at the ~3% of their bookings the booking stage has always had (up-referred
+# visits are all booked, the others 55%). With emergencies and stays, up-referrals come to
+# about 1.2% of primary-care visits (上转率), and down-referrals to about a quarter of the
+# up-referrals (7% of the county hospitals' stays). Private hospitals stand outside the
+# communities: nobody is referred to or from them.
+UP_REFERRED = {"outpatient": 0.015, "emergency": 0.04, "inpatient": 0.10}
+FROM_CLINIC = 0.4  # outpatient up-referrals written by the village doctor, where there is one
+DOWN_REFERRED = 0.08  # county hospital stays (not deliveries) sent down to the township
+DOWN_STAY = 0.4  # of those whose center runs a ward: a continued stay there, not a visit
+FOLLOW_UP_DAYS = (3, 14)  # a down-referred visit this many days after discharge, on a weekday
+TRANSFER_DAYS = (1, 3)  # a down-referred stay admitted this many days after discharge
+NONE, UP, DOWN = range(3)
+REFERRALS = np.array([None, "up", "down"], dtype=object)
+
 
 @dataclass
 class VisitTally:
@@ -62,6 +85,8 @@ class VisitTally:
     fee_lines: int = 0
     visits: int = 0  # outpatient and emergency
     primary_visits: int = 0
+    up_referrals: int = 0
+    down_referrals: int = 0
     revenue: np.ndarray = field(default_factory=lambda: np.zeros(len(fees.CATEGORIES), np.int64))
 
     @property
@@ -93,6 +118,8 @@ class _Batch:
     start: np.ndarray
     end: np.ndarray
     fen: np.ndarray
+    referral: np.ndarray  # NONE, UP or DOWN
+    referred_from: np.ndarray  # institution index, -1 without a referral
 
     @classmethod
     def join(cls, batches: list[_Batch]) -> _Batch:
@@ -105,7 +132,8 @@ class _Batch:
 
 
 class EncounterFactory:
-    """Draws and writes the encounters of one month at a time for a whole population."""
+    """Draws and writes the encounters of one month at a time for a whole population; the
+    months come in order, 1 to 12 (down-referrals wait for the month they start in)."""
 
     def __init__(
         self,
@@ -147,9 +175,15 @@ class EncounterFactory:
         self.private = np.array(network.private)
         self.tier = np.array([INSTITUTION_KINDS[k][0] for k in network.kinds])
         self.primary = np.isin(network.kinds, list(PRIMARY_KINDS))
+        self.county_hospital = np.array([k == "county_hospital" for k in network.kinds])
         self.departments = department_table(network)
         self.inst_hex = np.array([i.hex for i in network.ids])
+        # The same ids with None last, so that institution index -1 reads as NULL.
+        self.inst_hex_or_null = np.append(self.inst_hex.astype(object), None)
         self.dept_hex = np.array([d.hex for d in network.department_ids])
+        self.month_starts = [ids.shanghai_midnight_ms(date(year, m, 1)) for m in range(1, 13)]
+        self.month_starts.append(ids.shanghai_midnight_ms(date(year + 1, 1, 1)))
+        self.later: list[_Batch] = []  # down-referrals that start in a later month
 
     def _county(self, rng: np.random.Generator, who: np.ndarray) -> np.ndarray:
         """County-level institutions for visits that leave the township."""
@@ -187,10 +221,22 @@ class EncounterFactory:
         kind = STREAMS[stream][0]
         inst = self._place(rng, stream, who)
         diagnosis = self._diagnoses(rng, stream, who)
+        start = timing.start_times(rng, kind, len(who), self.year, month)
+        return self._encounters(rng, kind, who, inst, diagnosis, start)
+
+    def _encounters(
+        self,
+        rng: np.random.Generator,
+        kind: str,
+        who: np.ndarray,
+        inst: np.ndarray,
+        diagnosis: np.ndarray,
+        start: np.ndarray,
+    ) -> _Batch:
+        """Encounters of one kind, placed and timed: their departments, stays and fees."""
         how = np.where(self.group[who] == CHILD, CHILD_SEEN, ADULT_SEEN)
         if kind == "emergency":
             how[:] = EMERGENCY_SEEN
-        start = timing.start_times(rng, kind, len(who), self.year, month)
         fen = np.zeros((len(who), len(fees.CATEGORIES)), dtype=np.int64)
         stays = np.zeros(len(who), dtype=np.int64)
         for tier in np.unique(self.tier[inst]).tolist():
@@ -209,12 +255,71 @@ class EncounterFactory:
             start=start,
             end=timing.end_times(rng, kind, start, stays),
             fen=fen,
+            referral=np.full(len(who), NONE, dtype=np.int8),
+            referred_from=np.full(len(who), -1, dtype=np.int64),
         )
+
+    def _refer_up(self, rng: np.random.Generator, b: _Batch) -> None:
+        """Mark the county hospital encounters that the patient's own township center, or for
+        a visit often his village clinic, referred up (上转)."""
+        n = len(b.who)
+        share = np.select([b.kind == k for k in UP_REFERRED], list(UP_REFERRED.values()), 0.0)
+        up = self.county_hospital[b.inst] & (rng.random(n) < share)
+        clinic = self.clinic[b.who]
+        by_clinic = (b.kind == "outpatient") & (clinic >= 0) & (rng.random(n) < FROM_CLINIC)
+        b.referral[up] = UP
+        b.referred_from[up] = np.where(by_clinic, clinic, self.center[b.who])[up]
+
+    def _refer_down(self, rng: np.random.Generator, b: _Batch) -> _Batch:
+        """The visits and stays at the patient's township center of the county hospital stays
+        in ``b`` that were sent down (下转) after discharge."""
+        stays = np.flatnonzero(
+            self.county_hospital[b.inst]
+            & (b.kind == "inpatient")
+            & (b.diagnosis != CODE_INDEX["O80.000"])
+        )
+        sent = stays[rng.random(len(stays)) < DOWN_REFERRED]
+        center = self.center[b.who[sent]]
+        stay = self.has_ward[center] & (rng.random(len(sent)) < DOWN_STAY)
+        discharged = timing.local_days(b.end[sent])
+        parts = []
+        for kind, rows, days in (
+            ("inpatient", np.flatnonzero(stay), TRANSFER_DAYS),
+            ("outpatient", np.flatnonzero(~stay), FOLLOW_UP_DAYS),
+        ):
+            day = discharged[rows] + rng.integers(days[0], days[1], len(rows), endpoint=True)
+            if kind == "outpatient":
+                weekday = timing.weekday(day)
+                day = np.where(weekday >= 5, day + 7 - weekday, day)  # to Monday
+            source = sent[rows]
+            part = self._encounters(
+                rng,
+                kind,
+                b.who[source],
+                center[rows],
+                b.diagnosis[source],
+                timing.times_on(rng, kind, day),
+            )
+            part.referral[:] = DOWN
+            part.referred_from[:] = b.inst[source]
+            parts.append(part)
+        return _Batch.join(parts)
+
+    def _with_referrals(self, month: int, b: _Batch) -> _Batch:
+        """``b`` with its up-referrals marked and the down-referrals that start this month."""
+        rng = ids.stream(self.seed, ids.REFERRALS, month)
+        self._refer_up(rng, b)
+        waiting = _Batch.join([*self.later, self._refer_down(rng, b)])
+        due = waiting.start < self.month_starts[month]
+        in_year = waiting.start < self.month_starts[-1]
+        self.later = [waiting.take(np.flatnonzero(~due & in_year))]
+        return _Batch.join([b, waiting.take(np.flatnonzero(due))])
 
     def month(self, month: int, writer: BulkWriter, tally: VisitTally) -> None:
         """Draw, write and tally the encounters starting in ``month`` of the year."""
         rng = ids.stream(self.seed, ids.ENCOUNTERS, month)
         b = _Batch.join([self._batch(rng, stream, month) for stream in STREAMS])
+        b = self._with_referrals(month, b)
         hi, lo = ids.uuid7_bits(rng, b.start)
         order = np.lexsort((lo, hi))  # time order: keys and fee lines arrive in index order
         b = b.take(order)
@@ -237,6 +342,8 @@ class EncounterFactory:
                 "ended_at": writer.timestamps(b.end),
                 "diagnosis_code": np.take(CODES, b.diagnosis).tolist(),
                 "total_fen": b.fen.sum(axis=1).tolist(),
+                "referral": REFERRALS[b.referral].tolist(),
+                "referred_from_id": self.inst_hex_or_null[b.referred_from].tolist(),
             },
         )
         row, category = np.nonzero(b.fen)  # row-major: lines follow their encounter's order
@@ -256,4 +363,6 @@ class EncounterFactory:
         visits = b.kind != "inpatient"
         tally.visits += int(visits.sum())
         tally.primary_visits += int((visits & self.primary[b.inst]).sum())
+        tally.up_referrals += int((b.referral == UP).sum())
+        tally.down_referrals += int((b.referral == DOWN).sum())
         tally.revenue += b.fen.sum(axis=0)

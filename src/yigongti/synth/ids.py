@@ -16,6 +16,9 @@ from yigongti.kernel.timeutil import SHANGHAI
 
 # Stream keys: one per stage, so the streams never overlap.
 PLACES, INSTITUTIONS, STAFF, RESIDENTS, ENCOUNTERS, BOOKINGS = range(1, 7)
+# Referrals are drawn beside the encounters; finance reports and insurance settlements from a
+# built county, as its institutions and the insurance bureau would push them.
+REFERRALS, FINANCE, SETTLEMENTS = range(7, 10)
 
 _U64_MAX = np.iinfo(np.uint64).max
 

@@ -56,12 +56,24 @@ def start_times(rng: np.random.Generator, kind: str, n: int, year: int, month: i
     """``n`` start instants (UTC epoch milliseconds) of ``kind`` visits in a month."""
     days = month_days(year, month)
     day = rng.choice(days, size=n, p=_day_weights(days, kind, month))
+    return times_on(rng, kind, day.astype(np.int64))
+
+
+def times_on(rng: np.random.Generator, kind: str, days: np.ndarray) -> np.ndarray:
+    """Start instants (UTC epoch milliseconds) of ``kind`` visits in the hours of that kind on
+    the given local days (days since the epoch)."""
+    n = len(days)
     hours = HOURS[kind]
     p = np.array(list(hours.values()), dtype=float)
     hour = rng.choice(list(hours), size=n, p=p / p.sum())
     seconds = hour * 3600 + rng.integers(0, 3600, n)
-    local = day.astype(np.int64) * DAY_S + seconds
+    local = days * DAY_S + seconds
     return (local - UTC_OFFSET_S) * 1000 + rng.integers(0, 1000, n)
+
+
+def local_days(ms: np.ndarray) -> np.ndarray:
+    """Local (Asia/Shanghai) days since the epoch of UTC instants in milliseconds."""
+    return (ms // 1000 + UTC_OFFSET_S) // DAY_S
 
 
 def end_times(
@@ -74,6 +86,6 @@ def end_times(
         return start_ms + (3 + rng.lognormal(2.5, 0.6, n)).astype(np.int64) * 60_000
     if kind == "emergency":
         return start_ms + (20 + rng.lognormal(4.5, 0.7, n)).astype(np.int64) * 60_000
-    local_day = (start_ms // 1000 + UTC_OFFSET_S) // DAY_S
+    local_day = local_days(start_ms)
     discharge_s = (local_day + stay_days) * DAY_S + rng.integers(9 * 3600, 11 * 3600, n)
     return (discharge_s - UTC_OFFSET_S) * 1000

@@ -2,7 +2,8 @@
 
 Bookings follow the visits: the stage listens to the outpatient encounters as they are written
 and books a share of them (55% at county hospitals, 25% at township and community centers;
-village clinics and private hospitals take no bookings), each in a session of the same
+village clinics and private hospitals take no bookings), and every visit referred up, which
+its referring doctor booked on the referral channel; each in a session of the same
 institution and department on the day of the visit, called when the visit began. No-shows
 (爽约) and cancellations are drawn beside them, on the same sessions. A booked visit goes to
 the doctor's own schedule when a senior physician saw the patient on one of his half-days,

@@ -1,8 +1,9 @@
 """Bookings drawn from the outpatient visits as the encounters are written.
 
 A share of the outpatient visits was booked (55% at county hospitals, 25% at township and
-community centers; village clinics and private hospitals take no bookings); no-shows (爽约)
-and cancellations are drawn beside them, for other patients, on the same visits' times.
+community centers; village clinics and private hospitals take no bookings), and every visit
+referred up to a county hospital, whose referring doctor booked it; no-shows (爽约) and
+cancellations are drawn beside them, for other patients, on the same visits' times.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Drawn:
     start: np.ndarray  # visit start (the call), UTC ms; a missed booking's wished time
     end: np.ndarray  # visit end, UTC ms
     status: np.ndarray
+    referred_from: np.ndarray  # institution that referred the visit up, -1 for none
 
     @classmethod
     def join(cls, parts: list[Drawn]) -> Drawn:
@@ -104,7 +106,9 @@ class Visits:
         n = len(columns["id"])
         inst = np.fromiter(map(self.inst_index.__getitem__, columns["institution_id"]), np.int64, n)
         outpatient = np.array(columns["kind"]) == "outpatient"
-        visited = np.flatnonzero((rng.random(n) < self.share[inst]) & outpatient)
+        up = np.array(columns["referral"], dtype=object) == "up"
+        booked = (rng.random(n) < self.share[inst]) | up
+        visited = np.flatnonzero(booked & outpatient)
         extra = rng.poisson(len(visited) / _KEPT * np.array([NO_SHOW_SHARE, CANCELLED_SHARE]))
         if len(visited) == 0:
             extra[:] = 0
@@ -134,8 +138,23 @@ class Visits:
                 status=np.repeat(
                     np.array([COMPLETED, NO_SHOW, CANCELLED], np.int8), [len(visited), *extra]
                 ),
+                referred_from=self._referrers(columns["referred_from_id"], visited, up, extra),
             )
         )
+
+    def _referrers(
+        self,
+        referred_from: Sequence[object],
+        visited: np.ndarray,
+        up: np.ndarray,
+        extra: np.ndarray,
+    ) -> np.ndarray:
+        """Referring institution of each booked visit that came up by referral, -1 for the
+        others and for the missed and cancelled bookings (other patients)."""
+        out = np.full(len(visited) + int(extra.sum()), -1, dtype=np.int64)
+        rows = np.flatnonzero(up[visited])
+        out[rows] = [self.inst_index[str(referred_from[i])] for i in visited[rows].tolist()]
+        return out
 
     def drawn(self) -> Drawn | None:
         """The bookings of all months drawn so far, one after the other (None without any);

@@ -247,8 +247,10 @@ def write_bookings(plan: Plan, writer: BulkWriter) -> int:
     referral = plan.channel == REFERRAL
     priority = np.where(aged, 2, np.where(referral & done, 1, 0))
     reason = np.where(aged, "aged_80", np.where(referral & done, "referral", None))
-    # Up-referrals were booked by a general practitioner of the patient's own center.
-    gp_dept = f.network.department_of[f.center[d.resident], _position(GENERAL_PRACTICE)]
+    # Up-referrals were booked by a general practitioner of the institution that referred the
+    # visit (missed ones, which have no visit: of the patient's own center).
+    referring = np.where(d.referred_from >= 0, d.referred_from, f.center[d.resident])
+    gp_dept = f.network.department_of[referring, _position(GENERAL_PRACTICE)]
     size = np.where(gp_dept >= 0, f.staff.pool_size[np.maximum(gp_dept, 0)], 0)
     pick = f.staff.pool_start[np.maximum(gp_dept, 0)] + (rng.random(n) * size).astype(np.int64)
     referrer = np.where(
