@@ -1,4 +1,4 @@
-"""The ``ygt`` command: demo, serve, migrate, synth, user, audit."""
+"""The ``ygt`` command: demo, serve, migrate, synth, user, audit, lake."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 console = Console()
+DEMO_YEAR = 2025  # the calendar year of the demo county's visits and bookings
 
 DataDir = Annotated[
     Path | None, typer.Option(help="Data directory (default: $YGT_DATA_DIR or ./ygt-data)")
@@ -151,7 +152,7 @@ def demo(
     if _county_exists(engine):
         console.print(f"Reusing the demo county in {settings.data_dir}")
     else:
-        _build(engine, residents, seed=1, year=2025)
+        _build(engine, residents, seed=1, year=DEMO_YEAR)
     accounts_file = settings.data_dir / "demo-accounts.json"
     with unit_of_work(engine) as session:
         created = create_demo_accounts(session)
@@ -159,6 +160,11 @@ def demo(
 
     opened = run_jobs_once(engine)["sessions_opened"]
     console.print(f"Opened {opened:,} clinic sessions for the coming days")
+    from yigongti.demo import fill_data_center
+
+    filling = console.status("Filling the data center (export, finance, settlement, indicators)")
+    with filling, unit_of_work(engine) as session:
+        console.print(fill_data_center(session, settings.lake_dir, year=DEMO_YEAR))
     known = {a.username: a for a in read_accounts(accounts_file)}
     known.update({a.username: a for a in created})
     accounts = list(known.values())
@@ -296,6 +302,87 @@ def audit_verify(data_dir: DataDir = None) -> None:
     console.print(f"[green]Audit chain intact: {total} rows[/]")
 
 
+lake_app = typer.Typer(help="The data center's lake (数据湖).", no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
+
+
+@lake_app.command("export")
+def lake_export(
+    full: Annotated[bool, typer.Option(help="Rewrite every month, changed or not")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Export the database into the lake: the months that changed since the last export."""
+    from yigongti.analytics import Lake, run_export
+    from yigongti.db import unit_of_work
+    from yigongti.security import system_actor
+
+    settings = _settings(data_dir)
+    engine = _engine(settings)
+    with unit_of_work(engine) as session:
+        report = run_export(session, system_actor(), Lake(settings.lake_dir), full=full)
+    for part in report.datasets:
+        console.print(
+            f"{part.dataset:<13} {len(part.rewritten):>3} months written, "
+            f"{len(part.unchanged):>3} unchanged, {len(part.removed)} removed: "
+            f"{part.rows:,} rows in {part.files:,} files"
+        )
+    console.print(f"[green]{report.rows:,} rows written to the lake at {settings.lake_dir}[/]")
+
+
+@lake_app.command("load")
+def lake_load(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or Parquet")],
+    dataset: Annotated[str, typer.Option(help="visits, fees, finance or outside_stays")],
+    institution: Annotated[
+        str | None, typer.Option(help="Code of the institution the file is from")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Push an institution's file into the lake, as the system administrator (all or nothing)."""
+    from sqlalchemy import select
+
+    from yigongti.analytics import Lake, RowError, load_lake_file
+    from yigongti.db import unit_of_work
+    from yigongti.kernel import DomainError
+    from yigongti.registry.models import Institution
+    from yigongti.security import system_actor
+
+    settings = _settings(data_dir)
+    try:
+        with unit_of_work(_engine(settings)) as session:
+            institution_id = None
+            if institution:
+                institution_id = session.scalar(
+                    select(Institution.id).where(Institution.code == institution)
+                )
+                if institution_id is None:
+                    raise typer.BadParameter(f"no institution with code {institution}")
+            result = load_lake_file(
+                session,
+                system_actor(),
+                Lake(settings.lake_dir),
+                dataset=dataset,
+                filename=file.name,
+                data=file.read_bytes(),
+                institution_id=institution_id,
+            )
+    except DomainError as exc:
+        console.print(f"[red]{exc.en}[/] / {exc.zh}")
+        raise typer.Exit(2) from exc
+    loaded = result.file
+    if loaded.status == "rejected":
+        for entry in loaded.report:
+            problem = RowError(**entry)  # type: ignore[arg-type]
+            console.print(f"[red]{problem.message('en')}[/] / {problem.message('zh')}")
+        console.print(f"[red]Rejected: {loaded.rejected_rows} bad row(s); nothing was loaded[/]")
+        raise typer.Exit(1)
+    again = " (pushed before: nothing changed)" if result.duplicate else ""
+    console.print(
+        f"[green]Loaded {loaded.rows:,} rows of {loaded.dataset} "
+        f"({', '.join(loaded.months)}){again}[/]"
+    )
+
+
 bench_app = typer.Typer(
     help="Benchmarks; each prints one JSON object as its last line.", no_args_is_help=True
 )
@@ -369,6 +456,49 @@ def bench_booking(
             f"{result['pgbench_tps']} tps; ratio {result['ratio']}"
         )
     print(json.dumps(result))
+
+
+@bench_app.command("indicators")
+def bench_indicators(
+    rows: Annotated[
+        int | None,
+        typer.Option(min=1, help="Fee lines in the lake (default 30,000,000; 2,000,000 on Spark)"),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="Catalog engine: duckdb, or spark (checked against DuckDB)")
+    ] = "duckdb",
+    lake: Annotated[
+        Path | None, typer.Option(help="Lake directory, reused when rows and seed match")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic county")] = 1,
+    repeat: Annotated[int, typer.Option(min=1, help="Timed runs of each; medians quoted")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+) -> None:
+    """The whole indicator catalog on a large lake against hand-written SQL: time and equality."""
+    import contextlib
+    import json
+
+    from yigongti.bench import indicators
+
+    if engine not in indicators.DEFAULT_ROWS:
+        raise typer.BadParameter("duckdb or spark", param_hint="--engine")
+    with indicators.rich_progress() if not as_json else contextlib.nullcontext(None) as bars:
+        kwargs = {"progress": bars} if bars is not None else {}
+        result = indicators.run(rows, engine, lake, seed=seed, repeat=repeat, **kwargs)
+    if not as_json:
+        built = "reused" if result["lake_reused"] else f"built in {result['lake_seconds']} s"
+        verdict = (
+            "[green]all equal[/]"
+            if result["equal"]
+            else f"[red]{result['mismatches']} differ, {result['missing_rows']} rows missing[/]"
+        )
+        console.print(
+            f"{result['rows']:,} fee lines (lake {built}): catalog on {engine} "
+            f"{result['catalog_seconds']} s, hand-written DuckDB SQL "
+            f"{result['handwritten_seconds']} s (medians of {repeat}); ratio {result['ratio']}\n"
+            f"{result['values']:,} values compared: {verdict}"
+        )
+    print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -161,3 +162,38 @@ def read_accounts(path: Path) -> list[DemoAccount]:
     if not path.exists():
         return []
     return [DemoAccount(**row) for row in json.loads(path.read_text())]
+
+
+def fill_data_center(session: Session, lake_dir: Path, year: int, seed: int = 1) -> str:
+    """Push the county's finance reports and insurance settlement file into the lake as the
+    institutions would, then refresh the data center; a line saying what was done.
+
+    The pushes go through the same validation as any HIS file, and pushing the same bytes again
+    (a second ``ygt demo``) is recognised and adds nothing.
+    """
+    import pyarrow.compute as pc
+
+    from yigongti import analytics
+    from yigongti.synth.finance import finance_reports, outside_stays, to_csv_bytes
+
+    actor = system_actor("demo")
+    lake = analytics.Lake(lake_dir)
+    stays = outside_stays(session, year, seed)
+    analytics.load_lake_file(
+        session, actor, lake, dataset="outside_stays", filename=f"settlement-{year}.csv",
+        data=to_csv_bytes(stays),
+    )  # fmt: skip
+    finance = finance_reports(session, year, seed)
+    reporters = pc.unique(finance["institution_id"]).to_pylist()
+    for institution in reporters:
+        rows = finance.filter(pc.equal(finance["institution_id"], institution))
+        analytics.load_lake_file(
+            session, actor, lake, dataset="finance", filename=f"finance-{year}.csv",
+            data=to_csv_bytes(rows), institution_id=uuid.UUID(institution),
+        )  # fmt: skip
+    done = analytics.refresh_data_center(session, actor, lake)
+    return (
+        f"data center: {done.export.rows:,} rows exported, {len(reporters)} finance reports and "
+        f"{stays.num_rows:,} out-of-county stays pushed, {done.computed.rows:,} indicator values, "
+        f"{done.alerts_opened} alerts opened"
+    )

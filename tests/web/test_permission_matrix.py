@@ -27,7 +27,8 @@ from tests.support import (
     visible_ids,
     wards,
 )
-from tests.web import booking_matrix
+from tests.web import analytics_matrix, booking_matrix
+from tests.web.analytics_matrix import DashboardFacts
 from tests.web.booking_matrix import BookingFacts
 from yigongti.clinical.models import Encounter
 from yigongti.db import unit_of_work
@@ -98,6 +99,7 @@ class Facts:
     home_name: str
     wards_for: dict[str, uuid.UUID] = field(default_factory=dict)
     booking: BookingFacts | None = None
+    dashboard: DashboardFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -355,6 +357,7 @@ def matrix(passwords: Mapping[str, str]) -> list[Row]:
             STRANGER_READ,
         ),
         *(Row(*row) for row in booking_matrix.rows()),
+        *(Row(*row) for row in analytics_matrix.rows()),
     ]
 
 
@@ -437,6 +440,7 @@ def test_every_role_gets_what_the_rules_say_from_every_endpoint(
     client: TestClient, engine: Engine, template: Template
 ) -> None:
     facts = _facts(engine)
+    facts.dashboard = analytics_matrix.arrange(engine, client.app.state.settings.lake_dir)
     login, *rows = matrix(template.passwords)
     headers: dict[str, dict[str, str]] = {ANONYMOUS: {}}
     wrong: list[str] = []

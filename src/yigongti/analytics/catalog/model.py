@@ -28,6 +28,8 @@ from yigongti.analytics.results import GRAINS
 BUILTIN = Path(__file__).with_name("indicators.json")
 AGGREGATES = ("sum", "count")
 DIRECTIONS = ("higher", "lower")
+# The units an indicator may be shown in; a new unit is a line here, so every page can label it.
+UNITS = ("%", "‰", "元", "万元", "元/百元", "人次", "人", "次", "天", "分钟", "张")
 
 
 @dataclass(frozen=True)
@@ -81,16 +83,22 @@ class Indicator:
     grains: tuple[str, ...] = GRAINS
     targets: dict[str, Target] = field(default_factory=dict)  # year "2026" -> target
     version: int = 1
+    # The tiers whose institutions the targets bind (public-hospital reform targets bind county
+    # hospitals, not village clinics); communities and the county are always held to them.
+    target_tiers: tuple[str, ...] | None = None
 
     def target_for(self, period: str) -> Target | None:
         """The target of the year ``period`` falls in, or of the latest earlier year."""
         years = sorted(y for y in self.targets if y <= period[:4])
         return self.targets[years[-1]] if years else None
 
-    def status_of(self, period: str, value: float | None) -> str | None:
+    def status_of(self, period: str, value: float | None, tier: str | None = None) -> str | None:
         """The traffic light of ``value`` in ``period``: green (target met), amber (short of
-        the target but not past the alert threshold), red (past it); None without a target."""
+        the target but not past the alert threshold), red (past it); None without a target,
+        or for an institution of a ``tier`` the targets do not bind."""
         target = self.target_for(period)
+        if tier is not None and self.target_tiers is not None and tier not in self.target_tiers:
+            return None
         if target is None or value is None:
             return None
         sign = 1.0 if self.direction == "higher" else -1.0  # higher is better: below is worse
@@ -109,6 +117,7 @@ class Indicator:
             "direction": self.direction, "numerator": self.numerator,
             "denominator": self.denominator, "scale": self.scale, "growth_of": self.growth_of,
             "grains": list(self.grains), "version": self.version,
+            "target_tiers": None if self.target_tiers is None else list(self.target_tiers),
             "targets": {y: {"target": t.target, "alert": t.alert} for y, t in self.targets.items()},
         }  # fmt: skip
 
@@ -119,6 +128,14 @@ class Catalog:
 
     measures: dict[str, Measure]
     indicators: dict[str, Indicator]
+
+    def with_measure(self, measure: Measure) -> Catalog:
+        """This catalog with ``measure`` added, or replacing the one of the same code."""
+        return Catalog({**self.measures, measure.code: measure}, dict(self.indicators))
+
+    def with_indicator(self, indicator: Indicator) -> Catalog:
+        """This catalog with ``indicator`` added, or replacing the one of the same code."""
+        return Catalog(dict(self.measures), {**self.indicators, indicator.code: indicator})
 
 
 def measure_from(data: dict[str, Any]) -> Measure:
@@ -144,6 +161,7 @@ def indicator_from(data: dict[str, Any]) -> Indicator:
         denominator=data.get("denominator"), scale=float(data.get("scale", 1.0)),
         growth_of=data.get("growth_of"), grains=tuple(data.get("grains") or GRAINS),
         targets=targets, version=int(data.get("version", 1)),
+        target_tiers=None if data.get("target_tiers") is None else tuple(data["target_tiers"]),
     )  # fmt: skip
 
 

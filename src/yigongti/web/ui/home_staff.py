@@ -5,6 +5,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from yigongti import clinical, registry
+from yigongti.analytics.pages import home as data_center
 from yigongti.registry.codes import INSTITUTION_KINDS, TIERS
 from yigongti.security import roles
 from yigongti.web.i18n import pick, t
@@ -91,6 +92,9 @@ def staff_home(context: PageContext) -> None:
     """Doctors and shared-center readers (their area) and CDC officers (the whole county)."""
     institution_summary(context)
     booking_links(context)
+    data_center.alerts_summary(context)
+    if links := data_center.data_center_links(context):
+        _link_cards(links, "data-center-links")
     with section(t("查找居民"), "person_search"):
         resident_search(context)
 
@@ -106,6 +110,8 @@ def clerk_home(context: PageContext) -> None:
 
 def bureau_home(context: PageContext) -> None:
     """County figures the bureau may see: aggregates only, no person named."""
+    data_center.dashboard_summary(context)
+    _link_cards(data_center.data_center_links(context), "data-center-links")
     with context.work(inline=True) as work:
         by_tier = {
             tier: registry.list_institutions(
@@ -162,4 +168,6 @@ def admin_home(context: PageContext) -> None:
     ]
     if context.actor.can(roles.SCHEDULE_MANAGE):
         links.append(("/schedules", "calendar_month", t("排班管理"), t("排班、放号和停诊")))
+    links.extend(data_center.data_center_links(context))
     _link_cards(links, "admin-links")
+    data_center.alerts_summary(context)
