@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     county_code: str = "330784"
     county_name: str = "云岭县"
     job_interval_seconds: int = 0  # scheduled jobs in the server; 0 = off
+    data_center_minutes: int = 60  # with the jobs: export, compute and alerts this often
     # Database connections per server process; API requests in progress are capped at the same
     # number (web.limits.Admission), so a burst waits its turn instead of holding connections
     # while it waits for a worker thread (which deadlocks until the pool times out).
