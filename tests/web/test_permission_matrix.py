@@ -27,7 +27,7 @@ from tests.support import (
     visible_ids,
     wards,
 )
-from tests.web import analytics_matrix, booking_matrix
+from tests.web import analytics_matrix, booking_matrix, datacenter_matrix
 from tests.web.analytics_matrix import DashboardFacts
 from tests.web.booking_matrix import BookingFacts
 from yigongti.clinical.models import Encounter
@@ -110,6 +110,8 @@ class Call:
     params: dict[str, object] | None = None
     json: object = None
     data: dict[str, str] | None = None
+    content: bytes | None = None
+    headers: dict[str, str] | None = None
 
 
 Build = Callable[[Facts, str, int], Call]
@@ -358,6 +360,7 @@ def matrix(passwords: Mapping[str, str]) -> list[Row]:
         ),
         *(Row(*row) for row in booking_matrix.rows()),
         *(Row(*row) for row in analytics_matrix.rows()),
+        *(Row(*row) for row in datacenter_matrix.rows()),
     ]
 
 
@@ -419,7 +422,13 @@ def _facts(engine: Engine) -> Facts:
 
 def _send(client: TestClient, method: str, call: Call, headers: dict[str, str]):  # type: ignore[no-untyped-def]
     return client.request(
-        method, call.path, params=call.params, json=call.json, data=call.data, headers=headers
+        method,
+        call.path,
+        params=call.params,
+        json=call.json,
+        data=call.data,
+        content=call.content,
+        headers={**headers, **(call.headers or {})},
     )
 
 

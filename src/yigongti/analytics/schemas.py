@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -155,6 +156,12 @@ class MeasureIn(BaseModel):
     where: str | None = Field(default=None, max_length=2000)
     stock: bool = False
     note: str = Field(default="", max_length=500)  # why this version (kept with it)
+    # A definition read from GET may be sent back as it is: the service numbers the versions.
+    version: int | None = Field(default=None, description="Ignored: saving adds the next version")
+
+    def definition(self) -> dict[str, object]:
+        """The stored form the service checks (without the note and version)."""
+        return self.model_dump(exclude={"note", "version"})
 
 
 class IndicatorIn(BaseModel):
@@ -177,6 +184,8 @@ class IndicatorIn(BaseModel):
     growth_of: str | None = Field(default=None, max_length=40)
     grains: list[str] = Field(default_factory=lambda: ["institution", "community", "county"])
     targets: dict[str, TargetIn] = Field(default_factory=dict)
+    # Tiers whose institutions the targets bind; None = every tier.
+    target_tiers: list[Literal["county", "township", "village"]] | None = None
     note: str = Field(default="", max_length=500)  # why this version (kept with it)
 
     def definition(self) -> dict[str, object]:
