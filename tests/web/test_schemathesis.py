@@ -31,6 +31,11 @@ Login = Callable[[str], dict[str, str]]
 
 ROLES = ("system_admin", "township_doctor")
 EXAMPLES = 8  # per operation and mode; enough to find a 5xx, small enough for < 1 min
+# Operations that export or compute the whole county take seconds each: fewer examples, and
+# time enough for an answer on a loaded machine. Their inputs are a flag or nothing.
+HEAVY = {"POST /api/v1/lake/export", "POST /api/v1/indicators/recompute"}
+HEAVY_EXAMPLES = 2
+HEAVY_TIMEOUT = 120
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -41,9 +46,12 @@ CHECKS = [
 
 
 def _run(operation: schemathesis.APIOperation, mode: GenerationMode, headers: list[dict]) -> None:
+    heavy = operation.label in HEAVY
+    extra = {"timeout": HEAVY_TIMEOUT} if heavy else {}
+
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=HEAVY_EXAMPLES if heavy else EXAMPLES,
         deadline=None,
         derandomize=True,
         database=None,
@@ -52,7 +60,7 @@ def _run(operation: schemathesis.APIOperation, mode: GenerationMode, headers: li
     )
     def requests_to(case: schemathesis.Case) -> None:
         for auth in headers:
-            case.call_and_validate(headers=auth, checks=CHECKS)
+            case.call_and_validate(headers=auth, checks=CHECKS, **extra)
 
     requests_to()
 
