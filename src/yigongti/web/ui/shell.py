@@ -50,6 +50,13 @@ def nav_items(actor: Actor) -> list[NavItem]:
             NavItem("/schedules", "calendar_month", t("排班管理")),
             actor.can(roles.SCHEDULE_MANAGE),
         ),
+        (NavItem("/dashboard", "insights", t("数据驾驶舱")), actor.can(roles.AGGREGATE_READ)),
+        (NavItem("/alerts", "notification_important", t("指标预警")), actor.can(roles.ALERT_READ)),
+        (NavItem("/indicators", "functions", t("指标目录")), actor.can(roles.AGGREGATE_READ)),
+        (
+            NavItem("/data-center", "storage", t("数据中心")),
+            actor.can(roles.LAKE_LOAD) or actor.can(roles.LAKE_EXPORT),
+        ),
         (NavItem("/institutions", "account_tree", t("医疗机构")), True),
         (NavItem("/practitioners", "medical_services", t("医务人员")), True),
         (NavItem("/audit", "policy", t("审计日志")), actor.can(roles.AUDIT_READ)),
