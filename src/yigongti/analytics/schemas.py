@@ -187,10 +187,12 @@ class IndicatorIn(BaseModel):
     # Tiers whose institutions the targets bind; None = every tier.
     target_tiers: list[Literal["county", "township", "village"]] | None = None
     note: str = Field(default="", max_length=500)  # why this version (kept with it)
+    # A definition read from GET may be sent back as it is: the service numbers the versions.
+    version: int | None = Field(default=None, description="Ignored: saving adds the next version")
 
     def definition(self) -> dict[str, object]:
-        """The stored form the service checks (without the note)."""
-        return self.model_dump(exclude={"note"})
+        """The stored form the service checks (without the note and version)."""
+        return self.model_dump(exclude={"note", "version"})
 
 
 class MeasureOut(BaseModel):
@@ -238,6 +240,7 @@ class IndicatorOut(BaseModel):
     growth_of: str | None
     grains: list[str]
     targets: dict[str, TargetOut]
+    target_tiers: list[str] | None = None
     version: int
 
 

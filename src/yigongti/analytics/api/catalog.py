@@ -69,8 +69,7 @@ def check_indicator(body: IndicatorIn, session: SessionDep, actor: ActorDep) -> 
 @router.post("/measures/check", response_model=CheckOut)
 def check_measure(body: MeasureIn, session: SessionDep, actor: ActorDep) -> CheckOut:
     """Check a measure without saving it: the problems a save would refuse, if any."""
-    definition = body.model_dump(exclude={"note"})
-    return _check_out(analytics.check_measure_definition(session, actor, definition))
+    return _check_out(analytics.check_measure_definition(session, actor, body.definition()))
 
 
 @router.post("/indicators", response_model=IndicatorOut, status_code=201)
@@ -83,8 +82,8 @@ def save_indicator(body: IndicatorIn, session: SessionDep, actor: ActorDep) -> I
 @router.post("/measures", response_model=MeasureOut, status_code=201)
 def save_measure(body: MeasureIn, session: SessionDep, actor: ActorDep) -> MeasureOut:
     """Save a measure as its next version (422 with each problem of a bad condition)."""
-    definition = body.model_dump(exclude={"note"})
-    return MeasureOut.model_validate(analytics.save_measure(session, actor, definition, body.note))
+    saved = analytics.save_measure(session, actor, body.definition(), body.note)
+    return MeasureOut.model_validate(saved)
 
 
 @router.post("/indicators/recompute", response_model=RecomputeOut)

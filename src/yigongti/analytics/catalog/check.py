@@ -38,7 +38,7 @@ from yigongti.analytics.catalog.model import (
     indicator_from,
     measure_from,
 )
-from yigongti.analytics.lake.schema import DATASETS, INSTITUTIONS
+from yigongti.analytics.lake.schema import DATASETS, INSTITUTIONS, TIERS
 from yigongti.analytics.results import GRAINS
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -233,19 +233,21 @@ class _Where:
         if isinstance(node, exp.AggFunc):
             self.refuse(
                 f"条件中不能用聚合函数 {text}：求和或计数由指标项的“聚合方式”完成",
-                f"no aggregates in a condition ({text}): the measure's aggregate does the sum or count",
+                f"no aggregates in a condition ({text}): the measure's aggregate does the sum "
+                "or count",
             )
         elif isinstance(node, exp.Subquery | exp.Select | exp.Query):
             self.refuse(f"条件中不能有子查询（{text}）", f"no subqueries in a condition ({text})")
         elif isinstance(node, exp.Anonymous | exp.Func):
-            name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
             self.refuse(
                 f"不允许的函数 {name}：可用的函数有 {FUNCTIONS}",
                 f"function {name} is not allowed; allowed: {FUNCTIONS}",
             )
         else:
             self.refuse(
-                f"条件中不允许 {text}：可用比较、AND/OR/NOT、IN、BETWEEN、IS NULL、LIKE、+ - * / 和函数 {FUNCTIONS}",
+                f"条件中不允许 {text}：可用比较、AND/OR/NOT、IN、BETWEEN、IS NULL、LIKE、+ - * "
+                f"/ 和函数 {FUNCTIONS}",
                 f"{text} is not allowed in a condition: use comparisons, AND/OR/NOT, IN, BETWEEN, "
                 f"IS NULL, LIKE, + - * / and {FUNCTIONS}",
             )
@@ -254,7 +256,8 @@ class _Where:
         if node.table:
             self.refuse(
                 f"列名前不要写表名：写 {node.name}，而不是 {node.sql(dialect='duckdb')}",
-                f"name columns without a table: write {node.name}, not {node.sql(dialect='duckdb')}",
+                f"name columns without a table: write {node.name}, not "
+                f"{node.sql(dialect='duckdb')}",
             )
             return None
         visible = self.columns.get(node.name.lower())
@@ -300,9 +303,13 @@ class _Where:
             return
         for t, other, node in ((a, b, right), (b, a, left)):
             # A day written as text ('2026-03-01') is read as a date by every engine.
-            if t in TEMPORAL and other == TEXT and isinstance(node, exp.Literal):
-                if ISO_DAY.match(node.this):
-                    return
+            if (
+                t in TEMPORAL
+                and other == TEXT
+                and isinstance(node, exp.Literal)
+                and ISO_DAY.match(node.this)
+            ):
+                return
         l_sql, r_sql = left.sql(dialect="duckdb"), right.sql(dialect="duckdb")
         zh = f"类型不符：{l_sql} 是{TYPE_ZH[a]}，{r_sql} 是{TYPE_ZH[b]}，不能比较"
         en = f"type mismatch: {l_sql} is {TYPE_EN[a]} but {r_sql} is {TYPE_EN[b]}"
@@ -325,7 +332,8 @@ class _Where:
             return
         self.refuse(
             f"{visible.name} 没有取值 '{value.this}'：可选值为 {'、'.join(visible.choices)}",
-            f"{visible.name} has no value '{value.this}': its values are {', '.join(visible.choices)}",
+            f"{visible.name} has no value '{value.this}': its values are "
+            f"{', '.join(visible.choices)}",
         )
 
     def _comparison(self, node: exp.Binary) -> str:
@@ -413,7 +421,8 @@ def check_where(field: str, where: str, dataset: str) -> list[Problem]:
     if result not in (None, BOOLEAN, NULL) and not walk.problems:
         text = tree.sql(dialect="duckdb")
         walk.refuse(
-            f"条件的结果必须是“是/否”，而 {text} 是{TYPE_ZH[result]}（是否漏了比较，如 {text} = '…'？）",
+            f"条件的结果必须是“是/否”，而 {text} 是{TYPE_ZH[result]}（是否漏了比较，如 {text} "
+            "= '…'？）",
             f"a condition must be true or false, but {text} is {TYPE_EN[result]} "
             f"(a comparison missing, e.g. {text} = '…'?)",
         )
@@ -459,7 +468,8 @@ def check_formula(field: str, formula: str, catalog: Catalog) -> list[Problem]:
                 problems.append(
                     Problem(
                         field,
-                        f"未知指标项 {node.sql(dialect='duckdb')}：可用的指标项有 {'、'.join(catalog.measures)}",
+                        f"未知指标项 {node.sql(dialect='duckdb')}：可用的指标项有 "
+                        f"{'、'.join(catalog.measures)}",
                         f"unknown measure {node.sql(dialect='duckdb')}: the measures are "
                         f"{', '.join(catalog.measures)}",
                     )
@@ -501,7 +511,8 @@ def _check_code(code: str) -> list[Problem]:
     return [
         Problem(
             "code",
-            f"代码 {code!r} 无效：以小写字母开头，只用小写字母、数字和下划线，最长 40 位，且不能是 SQL 关键字",
+            f"代码 {code!r} 无效：以小写字母开头，只用小写字母、数字和下划线，最长 40 位，"
+            "且不能是 SQL 关键字",
             f"code {code!r} is invalid: a lower-case letter, then lower-case letters, digits and "
             "underscores, at most 40, and not an SQL keyword",
         )
@@ -597,7 +608,8 @@ def _check_aggregate(measure: Measure) -> list[Problem]:
         return [
             Problem(
                 "column",
-                f"{measure.column} 是{TYPE_ZH[visible.type]}列，不能求和：{measure.dataset} 的数值列有 {'、'.join(numeric)}",
+                f"{measure.column} 是{TYPE_ZH[visible.type]}列，不能求和：{measure.dataset} "
+                f"的数值列有 {'、'.join(numeric)}",
                 f"{measure.column} is {TYPE_EN[visible.type]}, not a number to sum: "
                 f"{measure.dataset}'s numeric columns are {', '.join(numeric)}",
             )
@@ -645,7 +657,8 @@ def _check_grains(indicator: Indicator, catalog: Catalog) -> list[Problem]:
                 problems.append(
                     Problem(
                         "grains",
-                        f"指标项 {code} 的数据（{measure.dataset}）只有全县汇总：统计层级只能是 county，不能有 {'、'.join(wrong)}",
+                        f"指标项 {code} 的数据（{measure.dataset}）只有全县汇总："
+                        f"统计层级只能是 county，不能有 {'、'.join(wrong)}",
                         f"measure {code} ({measure.dataset}) exists only for the whole county: "
                         f"grains must be county, not {', '.join(wrong)}",
                     )
@@ -660,7 +673,8 @@ def _check_growth(indicator: Indicator, catalog: Catalog) -> list[Problem]:
             Problem(
                 "growth_of",
                 "增长率指标由所引用指标的同比得出：分子、分母留空",
-                "a growth indicator is the year-on-year growth of another: leave numerator and denominator empty",
+                "a growth indicator is the year-on-year growth of another: leave numerator and "
+                "denominator empty",
             )
         )
     base = catalog.indicators.get(indicator.growth_of or "")
@@ -696,8 +710,10 @@ def _check_growth(indicator: Indicator, catalog: Catalog) -> list[Problem]:
         problems.append(
             Problem(
                 "grains",
-                f"{base.code} 只在 {'、'.join(base.grains)} 层级计算，增长率不能有 {'、'.join(missing)}",
-                f"{base.code} is computed only at {', '.join(base.grains)}: its growth cannot be at "
+                f"{base.code} 只在 {'、'.join(base.grains)} 层级计算，增长率不能有 "
+                f"{'、'.join(missing)}",
+                f"{base.code} is computed only at {', '.join(base.grains)}: its growth cannot "
+                "be at "
                 f"{', '.join(missing)}",
             )
         )
@@ -727,7 +743,8 @@ def _check_values(indicator: Indicator) -> list[Problem]:
         problems.append(
             Problem(
                 "grains",
-                f"统计层级无效（{'、'.join(indicator.grains) or '空'}）：从 {'、'.join(GRAINS)} 中选，不重复",
+                f"统计层级无效（{'、'.join(indicator.grains) or '空'}）：从 "
+                f"{'、'.join(GRAINS)} 中选，不重复",
                 f"grains are invalid ({', '.join(indicator.grains) or 'none'}): choose from "
                 f"{', '.join(GRAINS)}, each once",
             )
@@ -743,6 +760,17 @@ def _check_values(indicator: Indicator) -> list[Problem]:
 
 def _check_targets(indicator: Indicator) -> list[Problem]:
     problems = []
+    unknown = [t for t in indicator.target_tiers or () if t not in TIERS]
+    if unknown or indicator.target_tiers == ():
+        problems.append(
+            Problem(
+                "target_tiers",
+                f"目标约束的层级无效（{'、'.join(unknown) or '空'}）：从 {'、'.join(TIERS)} 中选，"
+                "或留空表示全部层级",
+                f"target tiers are invalid ({', '.join(unknown) or 'none'}): choose from "
+                f"{', '.join(TIERS)}, or leave empty for every tier",
+            )
+        )
     for year, target in indicator.targets.items():
         field = f"targets.{year}"
         if not YEAR.match(year):
@@ -767,7 +795,8 @@ def _check_targets(indicator: Indicator) -> list[Problem]:
             problems.append(
                 Problem(
                     field,
-                    f"{year} 年预警值 {target.alert:g} 应不高于目标值 {target.target:g}（越高越好，预警在差的一侧）",
+                    f"{year} 年预警值 {target.alert:g} 应不高于目标值 {target.target:g}（"
+                    "越高越好，预警在差的一侧）",
                     f"{year}: alert {target.alert:g} must not be above target {target.target:g} "
                     "(higher is better: the alert is on the worse side)",
                 )
@@ -776,7 +805,8 @@ def _check_targets(indicator: Indicator) -> list[Problem]:
             problems.append(
                 Problem(
                     field,
-                    f"{year} 年预警值 {target.alert:g} 应不低于目标值 {target.target:g}（越低越好，预警在差的一侧）",
+                    f"{year} 年预警值 {target.alert:g} 应不低于目标值 {target.target:g}（"
+                    "越低越好，预警在差的一侧）",
                     f"{year}: alert {target.alert:g} must not be below target {target.target:g} "
                     "(lower is better: the alert is on the worse side)",
                 )
@@ -851,6 +881,7 @@ _INDICATOR_FIELDS: dict[str, tuple[bool, tuple[tuple[type, ...], str, str]]] = {
     "direction": (True, _TEXT), "numerator": (False, _TEXT), "denominator": (False, _TEXT),
     "scale": (False, _NUMBER), "growth_of": (False, _TEXT),
     "grains": (False, ((list, tuple), "列表", "a list")),
+    "target_tiers": (False, ((list, tuple), "列表", "a list")),
     "targets": (False, ((dict,), "对象", "an object")),
 }  # fmt: skip
 

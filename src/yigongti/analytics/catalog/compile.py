@@ -1,27 +1,28 @@
 """The catalog compiled to SQL: one text, written in DuckDB's dialect and transpiled with
 sqlglot for Spark, over views named after the lake's datasets.
 
-The query is a pipeline of named stages (common table expressions), each read once by the
-next, so an engine that does not keep a CTE's result (Spark inlines them) still scans every
-dataset once:
+The query is a pipeline of named stages (common table expressions). The scans are read once
+each, so even an engine that inlines a CTE wherever it is named (Spark) scans every dataset
+once; the Spark engine keeps the small stages that are joined to themselves in memory.
 
 1. ``scan_<dataset>``: ONE scan of each dataset grouped by institution and month, every
    measure of that dataset one aggregate in it: ``COALESCE(SUM(col) FILTER (WHERE …), 0)`` or
    ``COUNT(*) FILTER (WHERE …)``. Conditions may name the institution's tier, kind, ownership
    and community, so the scan joins the institution dimension when one of them does.
    Datasets without institutions (out-of-county stays) are grouped by month alone.
-2. ``roll_<dataset>``: each institution's months rolled up to months, quarters and years
-   (a cross join with the three period kinds): flows are summed; a stock (assets,
-   liabilities) takes the value of the last month with data in the period.
-3. ``units_<dataset>``: institutions rolled up to their medical community and the county (a
-   cross join with the three grains), by summing.
-4. ``measures``: every measure per grain, unit and period, one row (the datasets' rows stacked
-   and folded). A measure is empty where its dataset has no rows for that unit and period.
+2. ``monthly``: the scans stacked and folded into one row per institution and month.
+3. ``rolled``: each institution's months rolled up to months, quarters and years (a cross
+   join with the three period kinds): flows are summed; a stock (assets, liabilities) takes
+   the value of the last month with data in the period.
+4. ``measures``: institutions rolled up to their medical community and the county (a cross
+   join with the three grains), by summing. A measure is empty where its dataset has no rows
+   for that unit and period (no data is not zero).
 5. ``ratios`` and ``values_0``: each indicator's numerator and denominator over the measures,
    value = (numerator) × scale ÷ NULLIF((denominator), 0), only at the indicator's grains and
    only where every measure it uses has data (out-of-county stays exist for the county only).
 6. ``values_<n>``: growth indicators, the year-on-year growth of the indicator they name,
-   layer by layer (a growth of a growth is one layer further).
+   layer by layer (a growth of a growth is one layer further), where the same period a year
+   before has a row.
 7. the result: every value with its yoy and mom, joining on integer period indexes
    (``year*12+month-1``, ``year*4+quarter-1``, ``year``): yoy against the index 12, 4 or 1
    before, mom against the index before.
@@ -70,7 +71,7 @@ def lit(text: str) -> str:
 
 
 def number(value: float) -> str:
-    """A DOUBLE literal: a bare ``0.01`` is a DECIMAL in both engines, and rounding would differ."""
+    """A DOUBLE literal: a bare ``0.01`` is a DECIMAL, and the engines' decimal rules differ."""
     return f"CAST({value!r} AS DOUBLE)"
 
 
@@ -305,7 +306,8 @@ def _ratios(indicators: list[Indicator]) -> tuple[str, str, str]:
     ]
     values_0 = (
         "SELECT r.indicator, r.version, r.grain, r.unit_id, r.period_kind, r.period, r.pidx,\n"
-        f"  r.numerator, r.denominator, {_cases(values, 'r.indicator', 'CAST(NULL AS DOUBLE)')} AS value\n"
+        f"  r.numerator, r.denominator,\n"
+        f"  {_cases(values, 'r.indicator', 'CAST(NULL AS DOUBLE)')} AS value\n"
         "FROM ratios AS r WHERE r.present"
     )
     return defs, ratios, values_0

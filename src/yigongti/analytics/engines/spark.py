@@ -81,6 +81,9 @@ class SparkEngine:
             "spark.sql.shuffle.partitions": str(shuffle_partitions),
             "spark.driver.memory": driver_memory,
             "spark.sql.execution.arrow.pyspark.enabled": "true",
+            # The lake's manifest already names every file: Spark need not run a job to list
+            # them (it does for more than 32 paths by default).
+            "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
             **(conf or {}),
         }
         self._session: SparkSession | None = None

@@ -189,7 +189,7 @@ def plan_visits(
         w * _lines_per_visit(kind, institutions[n].tier) for (n, _, kind), w in weights.items()
     )
     scale = rows / lines
-    return {key: max(1, round(w * scale)) for key, w in weights.items()}
+    return {key: round(w * scale) for key, w in weights.items()}
 
 
 def _text(prefix: str, numbers: np.ndarray) -> pa.Array:
