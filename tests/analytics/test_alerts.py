@@ -23,20 +23,34 @@ CATALOG = builtin_catalog()
 
 
 def breaches(session: Session) -> pa.Table:
-    """Drug share (target 30, alert 33) and in-county visit rate (target 90, alert 85)."""
+    """No-show rate (target 8, alert 10; binds every tier) and in-county visit rate (90, 85)."""
     at = places(session)
     center, lead, clinic = str(at.center.id), str(at.lead.id), str(at.clinic.id)
     county = at.center.county_code
     return results(
-        ("drug_share", "institution", center, "2026-03", 35.0, None, None),  # red
-        ("drug_share", "institution", center, "2026Q1", 34.0, None, None),  # red
-        ("drug_share", "institution", center, "2026-02", 31.0, None, None),  # amber
-        ("drug_share", "institution", lead, "2026-03", 25.0, None, None),  # green
-        ("drug_share", "institution", clinic, "2026-03", 40.0, None, None),  # red
-        ("drug_share", "institution", clinic, "2026-01", None, None, None),  # no value
+        ("no_show_rate", "institution", center, "2026-03", 12.0, None, None),  # red
+        ("no_show_rate", "institution", center, "2026Q1", 11.0, None, None),  # red
+        ("no_show_rate", "institution", center, "2026-02", 9.0, None, None),  # amber
+        ("no_show_rate", "institution", lead, "2026-03", 5.0, None, None),  # green
+        ("no_show_rate", "institution", clinic, "2026-03", 15.0, None, None),  # red
+        ("no_show_rate", "institution", clinic, "2026-01", None, None, None),  # no value
         ("in_county_visit_rate", "county", county, "2026", 80.0, None, None),  # red
         ("up_referrals", "institution", center, "2026-03", 999.0, None, None),  # no target
     )
+
+
+def test_cost_control_targets_alert_county_hospitals_but_not_township_centers(
+    engine: Engine,
+) -> None:
+    with unit_of_work(engine) as session:
+        at = places(session)
+        table = results(
+            ("drug_share", "institution", str(at.center.id), "2026-03", 60.0, None, None),
+            ("drug_share", "institution", str(at.lead.id), "2026-03", 36.0, None, None),
+        )
+        assert analytics.evaluate_alerts(session, table, CATALOG) == 1
+        (alert,) = _alerts(session)
+    assert (alert.indicator, alert.unit_id) == ("drug_share", str(at.lead.id))
 
 
 def _alerts(session: Session) -> list[Alert]:
@@ -49,13 +63,13 @@ def test_each_breach_past_the_threshold_opens_one_alert(engine: Engine) -> None:
         assert analytics.evaluate_alerts(session, breaches(session), CATALOG) == 4
         found = {(a.indicator, a.unit_id, a.period): a for a in _alerts(session)}
     assert set(found) == {
-        ("drug_share", str(at.center.id), "2026-03"),
-        ("drug_share", str(at.center.id), "2026Q1"),
-        ("drug_share", str(at.clinic.id), "2026-03"),
+        ("no_show_rate", str(at.center.id), "2026-03"),
+        ("no_show_rate", str(at.center.id), "2026Q1"),
+        ("no_show_rate", str(at.clinic.id), "2026-03"),
         ("in_county_visit_rate", at.center.county_code, "2026"),
     }
-    march = found[("drug_share", str(at.center.id), "2026-03")]
-    assert (march.value, march.threshold, march.status) == (35.0, 33.0, "open")
+    march = found[("no_show_rate", str(at.center.id), "2026-03")]
+    assert (march.value, march.threshold, march.status) == (12.0, 10.0, "open")
     assert march.institution_id == at.center.id and march.grain == "institution"
     assert found[("in_county_visit_rate", at.center.county_code, "2026")].institution_id is None
 
@@ -91,8 +105,10 @@ def _rows_of(table: pa.Table) -> list[tuple]:
 def test_a_newer_version_back_within_the_threshold_opens_nothing(engine: Engine) -> None:
     with unit_of_work(engine) as session:
         center = str(places(session).center.id)
-        old = results(("drug_share", "institution", center, "2026-03", 35.0, None, None))
-        new = results(("drug_share", "institution", center, "2026-03", 29.0, None, None), version=2)
+        old = results(("no_show_rate", "institution", center, "2026-03", 12.0, None, None))
+        new = results(
+            ("no_show_rate", "institution", center, "2026-03", 7.0, None, None), version=2
+        )
         assert analytics.evaluate_alerts(session, pa.concat_tables([new, old]), CATALOG) == 0
 
 
@@ -101,7 +117,7 @@ def test_an_institution_the_registry_does_not_know_keeps_its_id_but_no_instituti
 ) -> None:
     stranger = str(uuid.uuid4())
     with unit_of_work(engine) as session:
-        table = results(("drug_share", "institution", stranger, "2026-03", 40.0, None, None))
+        table = results(("no_show_rate", "institution", stranger, "2026-03", 15.0, None, None))
         assert analytics.evaluate_alerts(session, table, CATALOG) == 1
         (alert,) = _alerts(session)
         assert alert.unit_id == stranger and alert.institution_id is None

@@ -24,7 +24,7 @@ ALERTS = "/api/v1/alerts"
 
 @pytest.fixture
 def center_alert(engine: Engine) -> str:
-    """Open the test breaches; the id of the center's March drug-share alert."""
+    """Open the test breaches; the id of the center's March no-show-rate alert."""
     with unit_of_work(engine) as session:
         analytics.evaluate_alerts(session, breaches(session), CATALOG)
         center = places(session).center.id
@@ -54,8 +54,8 @@ def test_a_township_doctor_lists_only_his_institutions_alerts(
     assert body["total"] == 2 and {a["institution_id"] for a in body["items"]} == {center}
     assert center_alert in {a["id"] for a in body["items"]}
     one = client.get(f"{ALERTS}/{center_alert}", headers=login("township_doctor"))
-    assert one.status_code == 200 and one.json()["value"] == 35.0
-    assert one.json()["threshold"] == 33.0 and one.json()["status"] == "open"
+    assert one.status_code == 200 and one.json()["value"] == 12.0
+    assert one.json()["threshold"] == 10.0 and one.json()["status"] == "open"
 
 
 def test_the_bureau_analyst_lists_every_alert_and_filters_by_status_and_indicator(
