@@ -5,8 +5,8 @@ A *measure* aggregates one dataset: ``sum`` of a numeric column or ``count`` of 
 rows a ``where`` condition keeps (SQL, over the dataset's documented columns and the
 institution's ``tier``, ``kind``, ``ownership`` and ``community_id``; where the dataset has a
 column of the same name, as visits and fees have ``kind``, the institution's is
-``institution_kind``). ``catalog.check`` says what a condition may contain. A *stock* measure (assets,
-liabilities) is a balance: a quarter or a year takes its last reported month, not the sum.
+``institution_kind``). ``catalog.check`` says what a condition may contain. A *stock* measure
+(assets, liabilities) is a balance: a quarter or a year takes its last reported month, not the sum.
 
 An *indicator* is ``numerator`` ÷ ``denominator`` × ``scale``, where both are arithmetic over
 measure codes (``inpatient_stays + outside_stays``); with no denominator the value is the

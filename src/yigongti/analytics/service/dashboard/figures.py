@@ -254,7 +254,7 @@ def _ranked(
             numerator=row["numerator"],
             denominator=row["denominator"],
             yoy=row["yoy"],
-            status=indicator.status_of(period, row["value"]),
+            status=indicator.status_of(period, row["value"], unit.tier),
         )
         for n, (unit, row) in enumerate([*valued, *empty], start=1)
     ]
