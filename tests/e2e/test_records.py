@@ -121,8 +121,11 @@ def test_an_account_made_by_the_admin_locks_after_repeated_wrong_passwords(
     form.get_by_test_id("user-name").fill("锁定测试")
     form.get_by_test_id("user-role").click()
     page.locator(".q-menu .q-item").get_by_text("乡镇医生").click()
+    # The role's menu fades out: pick from the institution's menu, not the closing one.
+    expect(page.locator(".q-menu")).to_have_count(0)
     form.get_by_test_id("user-institution").click()
     page.locator(".q-menu .q-item").first.click()
+    expect(form.get_by_test_id("user-institution")).not_to_have_value("")
     form.get_by_test_id("user-password").fill("Lockout-test-2025")
     form.get_by_test_id("user-submit").click()
     # The server hashes the password at production Argon2 cost: on a loaded machine that
