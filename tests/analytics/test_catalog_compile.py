@@ -23,7 +23,6 @@ from yigongti.analytics.compute import (
     lake_files,
     load_results,
     save_results,
-    status_of,
 )
 from yigongti.analytics.engines.duckdb import DuckDBEngine
 from yigongti.analytics.lake.schema import DATASETS
@@ -313,11 +312,11 @@ def test_saved_results_are_read_back_with_the_time_they_were_computed(lake: Path
 
 def test_status_of_reads_the_target_on_the_side_direction_says_is_worse() -> None:
     drug_share = CATALOG.indicators["drug_share"]  # lower is better: target 30, alert 33
-    assert status_of(drug_share, "2026-03", 28.0) == "green"
-    assert status_of(drug_share, "2026-03", 31.0) == "amber"
-    assert status_of(drug_share, "2026-03", 34.0) == "red"
+    assert drug_share.status_of("2026-03", 28.0) == "green"
+    assert drug_share.status_of("2026-03", 31.0) == "amber"
+    assert drug_share.status_of("2026-03", 34.0) == "red"
     primary = CATALOG.indicators["primary_visit_share"]  # higher is better: target 65, alert 60
-    assert status_of(primary, "2026", 66.0) == "green"
-    assert status_of(primary, "2026", 59.0) == "red"
-    assert status_of(primary, "2026", None) is None
-    assert status_of(CATALOG.indicators["up_referrals"], "2026", 5.0) is None  # no target
+    assert primary.status_of("2026", 66.0) == "green"
+    assert primary.status_of("2026", 59.0) == "red"
+    assert primary.status_of("2026", None) is None
+    assert CATALOG.indicators["up_referrals"].status_of("2026", 5.0) is None  # no target

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from yigongti.analytics.catalog.model import (
     Catalog,
-    Indicator,
     builtin_catalog,
     indicator_from,
     measure_from,
@@ -93,16 +92,6 @@ def computed_at(lake_root: Path) -> datetime | None:
     metadata = pq.read_schema(path).metadata or {}
     stamp = metadata.get(COMPUTED_AT)
     return datetime.fromisoformat(stamp.decode()) if stamp else None
-
-
-def status_of(
-    indicator: Indicator, period: str, value: float | None, tier: str | None = None
-) -> str | None:
-    """The traffic light of ``value`` in ``period``: "green" (target met), "amber" (short of the
-    target, not past the alert threshold), "red" (past it), None without a target or value, or
-    for an institution of a ``tier`` the targets do not bind. The indicator's direction says
-    which side of the target is the worse one."""
-    return indicator.status_of(period, value, tier)
 
 
 def effective_catalog(session: Session) -> Catalog:
