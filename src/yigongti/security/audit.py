@@ -11,6 +11,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -147,3 +148,18 @@ def verify_chain(session: Session, batch: int = 10_000) -> Iterator[ChainBreak]:
 def count_events(session: Session) -> int:
     """How many audit rows the log holds."""
     return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+@contextmanager
+def provisional(session: Session) -> Iterator[None]:
+    """Audit entries queued inside the block are dropped if it raises.
+
+    For work undone by a savepoint (one entry of a FHIR batch) while the transaction goes on:
+    the log must not record a change that was rolled back.
+    """
+    mark = len(session.info.setdefault(_PENDING, []))
+    try:
+        yield
+    except BaseException:
+        del session.info.get(_PENDING, [])[mark:]
+        raise

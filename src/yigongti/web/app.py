@@ -12,6 +12,8 @@ from yigongti.analytics.api import router as analytics_router
 from yigongti.booking.api import router as booking_router
 from yigongti.clinical.api import router as record_router
 from yigongti.db import make_engine
+from yigongti.interop.fhir import resources  # noqa: F401 - registers the FHIR resource types
+from yigongti.interop.fhir.api import router as fhir_router
 from yigongti.registry.api import router as registry_router
 from yigongti.security.api import router as security_router
 from yigongti.settings import Settings, get_settings
@@ -59,6 +61,7 @@ def create_app(
     app.state.secret = settings.effective_secret_key
     install_error_handlers(app)
     app.include_router(api_router())
+    app.include_router(fhir_router)
     _document_problems(app)
 
     @app.get("/healthz", tags=["ops"])

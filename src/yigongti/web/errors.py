@@ -7,9 +7,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yigongti.interop.fhir.errors import FhirError, fhir_error, from_domain
+from yigongti.interop.fhir.errors import invalid as fhir_invalid
 from yigongti.kernel import DomainError
 
 PROBLEM = "application/problem+json"
+FHIR_PREFIX = "/fhir"
+FHIR_JSON = "application/fhir+json"
 TYPE_BASE = "https://yigongti.org/problems/"
 
 
@@ -91,8 +95,29 @@ class BodyTooLarge(StarletteHTTPException):
         self.max_bytes = max_bytes
 
 
-def too_large(max_bytes: int) -> JSONResponse:
-    """The 413 problem for a body over ``max_bytes``."""
+def outcome(error: FhirError) -> JSONResponse:
+    """The OperationOutcome response of a FHIR error."""
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return JSONResponse(
+        error.outcome(), status_code=error.status, media_type=FHIR_JSON, headers=headers
+    )
+
+
+def _is_fhir(request: Request) -> bool:
+    return request.url.path == FHIR_PREFIX or request.url.path.startswith(FHIR_PREFIX + "/")
+
+
+def too_large(max_bytes: int, path: str = "") -> JSONResponse:
+    """The 413 for a body over ``max_bytes``: OperationOutcome under /fhir, else a problem."""
+    if path.startswith(FHIR_PREFIX):
+        return outcome(
+            fhir_error(
+                413,
+                "too-costly",
+                f"Request body over {max_bytes} bytes",
+                f"请求体超过 {max_bytes} 字节上限",
+            )
+        )
     return problem(
         413,
         "too-large",
@@ -102,19 +127,28 @@ def too_large(max_bytes: int) -> JSONResponse:
     )
 
 
-def _too_large(_: Request, exc: Exception) -> JSONResponse:
+def _too_large(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BodyTooLarge)
-    return too_large(exc.max_bytes)
+    return too_large(exc.max_bytes, request.url.path)
 
 
-def _domain(_: Request, exc: Exception) -> JSONResponse:
+def _fhir(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FhirError)
+    return outcome(exc)
+
+
+def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    if _is_fhir(request):
+        return outcome(from_domain(exc))
     errors = [{"field": f.field, "message": f.en, "message_zh": f.zh} for f in exc.fields]
     return problem(exc.status, exc.code, type(exc).__name__, exc.en, exc.zh, errors)
 
 
-def _validation(_: Request, exc: Exception) -> JSONResponse:
+def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if _is_fhir(request):
+        return outcome(fhir_invalid(f"Invalid request: {exc.errors()[:3]}", "请求参数无效"))
     errors = [
         {
             "field": ".".join(str(p) for p in e["loc"] if p != "body") or "body",
@@ -129,15 +163,19 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+    if _is_fhir(request):
+        code = "not-found" if exc.status_code == 404 else "processing"
+        return outcome(fhir_error(exc.status_code, code, detail, detail))
     return problem(exc.status_code, f"http-{exc.status_code}", detail, detail, detail)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every domain, validation and HTTP error as problem+json."""
+    """Answer every error as problem+json, or as an OperationOutcome under /fhir."""
     app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(FhirError, _fhir)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(StarletteHTTPException, _http)

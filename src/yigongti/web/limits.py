@@ -22,7 +22,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await too_large(self.max_bytes)(scope, receive, send)
+            await too_large(self.max_bytes, scope.get("path", ""))(scope, receive, send)
             return
         seen = 0
         started = False
@@ -46,7 +46,7 @@ class BodyLimit:
         except BodyTooLarge:
             # Raised outside a FastAPI route (whose handler answers it), e.g. in a mounted app.
             if not started:
-                await too_large(self.max_bytes)(scope, receive, send)
+                await too_large(self.max_bytes, scope.get("path", ""))(scope, receive, send)
 
 
 class Admission:

@@ -19,6 +19,7 @@ from yigongti.registry.service.institutions import (
     members_of_community,
     referral_chain,
 )
+from yigongti.registry.service.lookup import ResidentQuery, find_residents
 from yigongti.registry.service.names import pinyin_initials
 from yigongti.registry.service.practitioners import (
     NewPractitioner,
@@ -65,6 +66,7 @@ __all__ = [
     "NewTeam",
     "PractitionerQuery",
     "ResidentChanges",
+    "ResidentQuery",
     "ResidentView",
     "add_department",
     "add_guardian",
@@ -75,6 +77,7 @@ __all__ = [
     "create_institution",
     "create_practitioner",
     "create_team",
+    "find_residents",
     "get_community",
     "get_institution",
     "get_practitioner",

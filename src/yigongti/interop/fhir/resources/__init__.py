@@ -1,0 +1,3 @@
+"""One module per FHIR resource type; importing this package registers them all."""
+
+from yigongti.interop.fhir.resources import patient  # noqa: F401 - registers by import
