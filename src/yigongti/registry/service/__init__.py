@@ -12,7 +12,7 @@ from yigongti.registry.service.directory import (
     find_staff,
     find_teams,
     get_department,
-    get_village,
+    place_names,
     practitioner_phone,
 )
 from yigongti.registry.service.institutions import (
@@ -110,7 +110,6 @@ __all__ = [
     "get_resident",
     "get_team",
     "get_town",
-    "get_village",
     "household_of",
     "identify_resident",
     "institutions_of_town",
@@ -123,6 +122,7 @@ __all__ = [
     "lock_resident",
     "members_of_community",
     "pinyin_initials",
+    "place_names",
     "practitioner_phone",
     "referral_chain",
     "register_patient_source",

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from yigongti.db import page
 from yigongti.kernel import NotFound, mask_phone
@@ -23,6 +23,7 @@ from yigongti.registry.models import (
     MedicalCommunity,
     Practitioner,
     TeamMember,
+    Town,
     Village,
 )
 from yigongti.security import Actor, audit, roles
@@ -98,12 +99,19 @@ def find_institutions(
     return page(session, statement, limit, offset)
 
 
-def get_village(session: Session, village_id: uuid.UUID) -> Village:
-    """One village or urban community; ``NotFound`` if there is none."""
-    village = session.get(Village, village_id)
-    if village is None:
-        raise NotFound(en="No such village", zh="村（社区）不存在")
-    return village
+def place_names(
+    session: Session, institution_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str | None, str | None]]:
+    """Where each institution stands: its town's and its village's names (either may be None)."""
+    if not institution_ids:
+        return {}
+    rows = session.execute(
+        select(Institution.id, Town.name, Village.name)
+        .outerjoin(Town, Town.id == Institution.town_id)
+        .outerjoin(Village, Village.id == Institution.village_id)
+        .where(Institution.id.in_(institution_ids))
+    )
+    return {ident: (town, village) for ident, town, village in rows}
 
 
 def get_department(session: Session, department_id: uuid.UUID) -> Department:
@@ -169,8 +177,13 @@ def find_staff(
     session: Session, where: StaffFilter, *, limit: int = 20, offset: int = 0
 ) -> tuple[int, list[Practitioner]]:
     """Practitioners (active or not) matching ``where``, by name, with the total."""
-    statement = select(Practitioner).where(*_staff_clauses(where))
-    return page(session, statement.order_by(Practitioner.name, Practitioner.id), limit, offset)
+    statement = (
+        select(Practitioner)
+        .where(*_staff_clauses(where))
+        .options(selectinload(Practitioner.departments))
+        .order_by(Practitioner.name, Practitioner.id)
+    )
+    return page(session, statement, limit, offset)
 
 
 def _staff_clauses(where: StaffFilter) -> list[ColumnElement[bool]]:
@@ -237,7 +250,10 @@ def find_teams(
         clauses.append(FamilyDoctorTeam.institution_id.in_(where.institution_ids))
     if where.member_id is not None:
         clauses.append(FamilyDoctorTeam.members.any(TeamMember.practitioner_id == where.member_id))
-    statement = select(FamilyDoctorTeam).where(*clauses)
-    return page(
-        session, statement.order_by(FamilyDoctorTeam.name, FamilyDoctorTeam.id), limit, offset
+    statement = (
+        select(FamilyDoctorTeam)
+        .where(*clauses)
+        .options(selectinload(FamilyDoctorTeam.members).selectinload(TeamMember.practitioner))
+        .order_by(FamilyDoctorTeam.name, FamilyDoctorTeam.id)
     )
+    return page(session, statement, limit, offset)

@@ -34,7 +34,7 @@ from yigongti.interop.fhir.resources.directory import (
     paged_union,
     reference,
 )
-from yigongti.interop.fhir.resources.organization import institution_address
+from yigongti.interop.fhir.resources.organization import institution_addresses
 from yigongti.interop.fhir.search import Query, SearchParam
 from yigongti.kernel import NotFound
 from yigongti.registry.codes import INSTITUTION_KINDS, department_catalog
@@ -90,7 +90,7 @@ class LocationType(ResourceType):
             institution = registry.get_institution(ctx.session, resource_id)
         except NotFound:
             return department_location(registry.get_department(ctx.session, resource_id))
-        return site_of(ctx, institution)
+        return site_of(institution, institution_addresses(ctx, [institution])[institution.id])
 
     def search(self, ctx: Context, query: Query) -> tuple[int, list[dict]]:
         """Sites, then departments, matching every parameter."""
@@ -114,7 +114,8 @@ class LocationType(ResourceType):
                 total, rows = registry.find_institutions(
                     ctx.session, where, limit=limit, offset=offset
                 )
-                return total, [site_of(ctx, i) for i in rows]
+                addresses = institution_addresses(ctx, rows)
+                return total, [site_of(i, addresses[i.id]) for i in rows]
 
             parts[0] = sites
         if departments != ():
@@ -152,8 +153,8 @@ def _narrowed(
     return (owner,) if ids is None or owner in ids else ()
 
 
-def site_of(ctx: Context, inst: Institution) -> dict:
-    """An institution's site as a FHIR Location."""
+def site_of(inst: Institution, address: dict | None) -> dict:
+    """An institution's site as a FHIR Location, at ``address``."""
     kind_zh = INSTITUTION_KINDS[inst.kind][1]
     location: dict = {
         "resourceType": "Location",
@@ -165,7 +166,6 @@ def site_of(ctx: Context, inst: Institution) -> dict:
         "physicalType": concept(coding(systems.HL7_PHYSICAL_TYPE, "si", "Site")),
         "managingOrganization": reference("Organization", inst.id, inst.name),
     }
-    address = institution_address(ctx, inst)
     if address:
         location["address"] = address
     return location

@@ -98,7 +98,9 @@ class OrganizationType(ResourceType):
             institution = registry.get_institution(ctx.session, resource_id)
         except NotFound:
             return organization_of_community(registry.get_community(ctx.session, resource_id))
-        return organization_of_institution(ctx, institution)
+        return organization_of_institution(
+            institution, institution_addresses(ctx, [institution])[institution.id]
+        )
 
     def search(self, ctx: Context, query: Query) -> tuple[int, list[dict]]:
         """Communities, then institutions, matching every parameter."""
@@ -134,7 +136,8 @@ class OrganizationType(ResourceType):
                 total, rows = registry.find_institutions(
                     ctx.session, where, limit=limit, offset=offset
                 )
-                return total, [organization_of_institution(ctx, i) for i in rows]
+                addresses = institution_addresses(ctx, rows)
+                return total, [organization_of_institution(i, addresses[i.id]) for i in rows]
 
             parts[1] = institutions
         return paged_union(parts, query.count, query.offset)
@@ -182,8 +185,8 @@ def _identifiers(query: Query) -> dict[str, tuple[str, ...]]:
     return found
 
 
-def organization_of_institution(ctx: Context, inst: Institution) -> dict:
-    """An institution as a FHIR Organization."""
+def organization_of_institution(inst: Institution, address: dict | None) -> dict:
+    """An institution as a FHIR Organization, at ``address`` (see ``institution_addresses``)."""
     tier, kind_zh, _ = INSTITUTION_KINDS[inst.kind]
     organization: dict = {
         "resourceType": "Organization",
@@ -200,7 +203,6 @@ def organization_of_institution(ctx: Context, inst: Institution) -> dict:
         ],
         "name": inst.name,
     }
-    address = institution_address(ctx, inst)
     if address:
         organization["address"] = [address]
     above = inst.parent_id or inst.community_id
@@ -209,12 +211,15 @@ def organization_of_institution(ctx: Context, inst: Institution) -> dict:
     return organization
 
 
-def institution_address(ctx: Context, inst: Institution) -> dict | None:
-    """Where an institution stands: its town (``district``) and village (``line``)."""
-    if inst.town_id is None:
+def institution_addresses(ctx: Context, institutions: list[Institution]) -> dict:
+    """Each institution's address by id: town as ``district``, village as ``line`` (or None)."""
+    names = registry.place_names(ctx.session, [i.id for i in institutions])
+    return {i.id: _address(*names.get(i.id, (None, None))) for i in institutions}
+
+
+def _address(town: str | None, village: str | None) -> dict | None:
+    if town is None:
         return None
-    town = registry.get_town(ctx.session, inst.town_id).name
-    village = registry.get_village(ctx.session, inst.village_id).name if inst.village_id else None
     address: dict = {"use": "work", "text": town + (village or ""), "district": town}
     return {**address, "line": [village]} if village else address
 
