@@ -417,3 +417,25 @@ def test_the_capability_statement_lists_the_directory_and_its_includes(client) -
     assert "PractitionerRole:organization" in resources["PractitionerRole"]["searchInclude"]
     assert {"read", "search-type"} <= {i["code"] for i in resources["Organization"]["interaction"]}
     assert "create" not in {i["code"] for i in resources["Location"]["interaction"]}
+
+
+def test_the_directory_is_read_only_over_fhir(fhir: Callable[[str], Fhir]) -> None:
+    answer = fhir("bureau_admin").post(
+        "Organization", {"resourceType": "Organization", "name": "新"}
+    )
+    assert answer.status_code == 405
+    assert answer.json()["resourceType"] == "OperationOutcome"
+
+
+def test_hl7_organization_types_find_providers_and_government(
+    fhir: Callable[[str], Fhir], engine: Engine
+) -> None:
+    with Session(engine) as session:
+        where = places(session)
+    client = fhir("cdc_officer")
+    government = _search(client, f"Organization?type={systems.HL7_ORGANIZATION_TYPE}|govt")
+    assert _ids(government) == {str(where.bureau.id), str(where.cdc.id)}
+    providers = _search(client, "Organization?type=prov&_count=200")
+    assert str(where.community.id) in _ids(providers) and str(where.bureau.id) not in _ids(
+        providers
+    )

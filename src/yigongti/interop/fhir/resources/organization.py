@@ -152,9 +152,8 @@ def _types(query: Query) -> tuple[tuple[str, ...] | None, bool]:
     communities = False
     for token in tokens:
         if token.system == systems.INSTITUTION_KIND:
-            if token.code in (None, systems.COMMUNITY_KIND):
-                communities = True
-            kinds |= {token.code} & set(_KINDS) if token.code else set(_KINDS)
+            communities = communities or token.code in (None, systems.COMMUNITY_KIND)
+            kinds |= {k for k in _KINDS if token.code in (None, k)}
         elif token.system == systems.TIER:
             kinds |= {
                 k for k, (tier, *_) in INSTITUTION_KINDS.items() if token.code in (None, tier)
