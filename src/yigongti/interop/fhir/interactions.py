@@ -11,7 +11,13 @@ from urllib.parse import parse_qsl, urlencode
 
 from yigongti.interop.fhir.context import Context
 from yigongti.interop.fhir.errors import fhir_error, invalid
-from yigongti.interop.fhir.resource import Answer, ResourceType, parse_id, resource_type
+from yigongti.interop.fhir.resource import (
+    Answer,
+    ResourceType,
+    parse_id,
+    references_at,
+    resource_type,
+)
 from yigongti.interop.fhir.search import Query, parse_query
 from yigongti.interop.fhir.validation import validate
 from yigongti.interop.fhir.versions import (
@@ -112,7 +118,7 @@ def _included(ctx: Context, kind: ResourceType, query: Query, found: list[dict])
     entries = []
     for param in query.include:
         for resource in found:
-            for reference in _references(resource, param.path or ""):
+            for reference in references_at(resource, param.path or ""):
                 target, _, ident = reference.rpartition("/")
                 if reference in seen or (param.target and target != param.target):
                     continue
@@ -129,12 +135,6 @@ def _included(ctx: Context, kind: ResourceType, query: Query, found: list[dict])
                     }
                 )
     return entries
-
-
-def _references(resource: dict, path: str) -> list[str]:
-    value = resource.get(path)
-    items = value if isinstance(value, list) else [value]
-    return [i["reference"] for i in items if isinstance(i, dict) and i.get("reference")]
 
 
 def _links(

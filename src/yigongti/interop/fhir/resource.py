@@ -55,14 +55,20 @@ class ResourceType:
         found = []
         for param in self.search_params:
             if param.type == "reference" and param.path:
-                found += [r for r in _references_at(resource, param.path)]
+                found += [r for r in references_at(resource, param.path)]
         return found
 
 
-def _references_at(resource: dict, path: str) -> list[str]:
-    value: Any = resource.get(path)
-    items = value if isinstance(value, list) else [value]
-    return [i["reference"] for i in items if isinstance(i, dict) and "reference" in i]
+def references_at(resource: dict, path: str) -> list[str]:
+    """The references held at ``path`` (``subject``, or nested: ``participant.member``)."""
+    items: list[Any] = [resource]
+    for step in path.split("."):
+        found: list[Any] = []
+        for item in items:
+            value = item.get(step) if isinstance(item, dict) else None
+            found += value if isinstance(value, list) else [value]
+        items = found
+    return [i["reference"] for i in items if isinstance(i, dict) and i.get("reference")]
 
 
 def _not_writable(name: str) -> Exception:

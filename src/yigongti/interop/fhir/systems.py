@@ -5,6 +5,24 @@ Identifier systems of a Patient:
   sharing documents use for it is accepted as an alias on input;
 - each institution's medical-record number (病案号/门诊号): ``MRN_PREFIX`` + institution code;
 - the e-health card number (电子健康卡号): ``EHEALTH_CARD``.
+
+Identifier systems of an Organization: the institution code (``INSTITUTION_CODE``, the
+unified social-credit or organisation code the registry holds) and the medical community's
+code (``COMMUNITY_CODE``).
+
+Code systems of the directory (codes are the registry's, see ``yigongti.registry.codes``):
+- ``INSTITUTION_KIND``: county_hospital, township_center, village_clinic ... and
+  ``medical_community`` (医共体), the type of a community's Organization;
+- ``TIER``: county | township | village (an institution's Organization.type carries both);
+- ``DEPARTMENT``: the national catalog of clinical departments (诊疗科目), on a department's
+  Location.type and a PractitionerRole.specialty;
+- ``TITLE``: professional titles (职称), on Practitioner.qualification;
+- ``PROFESSION``: physician | nurse | public_health | technician, on PractitionerRole.code
+  (with HL7's practitioner-role code beside it where one fits);
+- ``TEAM_ROLE``: a family-doctor team member's place: gp | nurse | public_health | specialist,
+  on CareTeam.participant.role.
+
+Extensions: ``LEAD_INSTITUTION`` (on a community's Organization: its lead hospital).
 """
 
 from __future__ import annotations
@@ -25,6 +43,14 @@ DEPARTMENT = f"{BASE}/CodeSystem/department"  # the national department catalog 
 TITLE = f"{BASE}/CodeSystem/practitioner-title"  # 职称
 INSTITUTION_KIND = f"{BASE}/CodeSystem/institution-kind"
 TIER = f"{BASE}/CodeSystem/tier"
+PROFESSION = f"{BASE}/CodeSystem/profession"
+TEAM_ROLE = f"{BASE}/CodeSystem/family-doctor-team-role"
+LEAD_INSTITUTION = f"{BASE}/StructureDefinition/lead-institution"
+COMMUNITY_KIND = "medical_community"  # the INSTITUTION_KIND code of a medical community
+
+HL7_ORGANIZATION_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
+HL7_PRACTITIONER_ROLE = "http://terminology.hl7.org/CodeSystem/practitioner-role"
+HL7_PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 
 GENDERS = {"male": "male", "female": "female"}  # our sex -> FHIR administrative gender
 

@@ -1,5 +1,20 @@
 """Use cases of the registries, split by what they are about."""
 
+from yigongti.registry.service.directory import (
+    CommunityFilter,
+    DepartmentFilter,
+    InstitutionFilter,
+    StaffFilter,
+    TeamFilter,
+    find_communities,
+    find_departments,
+    find_institutions,
+    find_staff,
+    find_teams,
+    get_department,
+    place_names,
+    practitioner_phone,
+)
 from yigongti.registry.service.institutions import (
     CommunityTree,
     InstitutionNode,
@@ -57,7 +72,10 @@ from yigongti.registry.service.scope import (
 )
 
 __all__ = [
+    "CommunityFilter",
     "CommunityTree",
+    "DepartmentFilter",
+    "InstitutionFilter",
     "InstitutionNode",
     "InstitutionQuery",
     "NewInstitution",
@@ -68,6 +86,8 @@ __all__ = [
     "ResidentChanges",
     "ResidentQuery",
     "ResidentView",
+    "StaffFilter",
+    "TeamFilter",
     "add_department",
     "add_guardian",
     "area_village_ids",
@@ -77,8 +97,14 @@ __all__ = [
     "create_institution",
     "create_practitioner",
     "create_team",
+    "find_communities",
+    "find_departments",
+    "find_institutions",
     "find_residents",
+    "find_staff",
+    "find_teams",
     "get_community",
+    "get_department",
     "get_institution",
     "get_practitioner",
     "get_resident",
@@ -96,6 +122,8 @@ __all__ = [
     "lock_resident",
     "members_of_community",
     "pinyin_initials",
+    "place_names",
+    "practitioner_phone",
     "referral_chain",
     "register_patient_source",
     "register_resident",
