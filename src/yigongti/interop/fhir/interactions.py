@@ -26,6 +26,7 @@ from yigongti.interop.fhir.versions import (
     log_version,
     logged_versions,
     with_meta,
+    with_metas,
 )
 from yigongti.kernel import DomainError, NotFound
 
@@ -95,10 +96,10 @@ def search(
     entries = [
         {
             "fullUrl": ctx.full_url(type_name, r["id"]),
-            "resource": with_meta(ctx.session, r),
+            "resource": r,
             "search": {"mode": "match"},
         }
-        for r in found
+        for r in with_metas(ctx.session, found)
     ]
     entries += _included(ctx, kind, query, found)
     bundle = {

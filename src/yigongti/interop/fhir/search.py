@@ -114,7 +114,7 @@ def parse_query(
                 f"{resource_type} 不支持检索参数 '{raw_name}'",
                 raw_name,
             )
-        if modifier and not (param.type == "string" and modifier == "exact"):
+        if modifier:
             raise invalid(
                 f"Modifier ':{modifier}' is not supported on '{name}'",
                 f"检索参数 '{name}' 不支持修饰符 ':{modifier}'",

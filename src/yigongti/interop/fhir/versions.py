@@ -27,6 +27,27 @@ def latest_version(
 def with_meta(session: Session, resource: dict) -> dict:
     """``resource`` with ``meta.versionId`` (and ``lastUpdated``) from the log."""
     latest = latest_version(session, resource["resourceType"], resource["id"])
+    return _meta_of(resource, latest)
+
+
+def with_metas(session: Session, resources: list[dict]) -> list[dict]:
+    """Each of ``resources`` (one type, one page) with its meta, the log read once."""
+    if not resources:
+        return []
+    ids = [r["id"] for r in resources]
+    rows = session.scalars(
+        select(ResourceVersion)
+        .where(
+            ResourceVersion.resource_type == resources[0]["resourceType"],
+            ResourceVersion.resource_id.in_(ids),
+        )
+        .order_by(ResourceVersion.version)
+    )
+    latest = {row.resource_id: row for row in rows}  # the last one per id wins
+    return [_meta_of(r, latest.get(r["id"])) for r in resources]
+
+
+def _meta_of(resource: dict, latest: ResourceVersion | None) -> dict:
     meta = dict(resource.get("meta") or {})
     meta["versionId"] = str(latest.version) if latest else "1"
     if latest is not None:
