@@ -37,8 +37,12 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema to ``revision`` (the newest by default)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the database schema to ``revision`` (every newest revision by default).
+
+    ``heads``: domains developed side by side may each add a revision after the same one;
+    Alembic applies every branch, so the schema is whole either way.
+    """
     command.upgrade(alembic_config(engine), revision)
 
 
