@@ -170,13 +170,15 @@ def search_service_requests(
     date_to: date | datetime | None = None,
     encounter_id: uuid.UUID | None = None,
     performer_institution_id: uuid.UUID | None = None,
+    fulfilled_by_id: uuid.UUID | None = None,
     sort: str = "-date",
     limit: int = 20,
     offset: int = 0,
     reason: str | None = None,
 ) -> tuple[int, list[ServiceRequestView]]:
     """Service requests in the actor's scope by resident, code, category, status, authored date,
-    encounter (where it was requested) and performer; sorted by authored time."""
+    encounter (where it was requested), performer and the encounter it led to
+    (``fulfilled_by_id``); sorted by authored time."""
     where = period(ServiceRequest.authored_at, date_from, date_to)
     if code is not None:
         where.append(ServiceRequest.code == code)
@@ -190,6 +192,8 @@ def search_service_requests(
         where.append(ServiceRequest.encounter_id == encounter_id)
     if performer_institution_id is not None:
         where.append(ServiceRequest.performer_institution_id == performer_institution_id)
+    if fulfilled_by_id is not None:
+        where.append(ServiceRequest.fulfilled_by_id == fulfilled_by_id)
     total, rows = scoped_search(
         session,
         actor,
