@@ -98,7 +98,9 @@ def actor_ids(
     each point to a Practitioner or an Organization (performer, requester, participant)."""
     practitioner = institution = None
     for value, expression in values:
-        text = (value or {}).get("reference") or ""
+        if not value:
+            continue
+        text = value.get("reference") or ""
         target = "Organization" if text.startswith("Organization/") else "Practitioner"
         found = reference_id(value, target, expression)
         if target == "Organization":
