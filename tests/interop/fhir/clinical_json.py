@@ -13,10 +13,6 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from yigongti import clinical
 from yigongti.interop.fhir import systems
-from yigongti.interop.fhir.resources.diagnostic_report import SECTION
-from yigongti.interop.fhir.resources.encounter import ACT_CODE
-from yigongti.interop.fhir.resources.observation import CATEGORY
-from yigongti.interop.fhir.resources.service_request import SNOMED
 from yigongti.kernel import now
 
 
@@ -35,7 +31,7 @@ def encounter(patient_id: uuid.UUID | str, code: str = "AMB", diagnosis: str = "
     return {
         "resourceType": "Encounter",
         "status": "finished",
-        "class": {"system": ACT_CODE, "code": code},
+        "class": {"system": systems.ACT_CODE, "code": code},
         "subject": patient_ref(patient_id),
         "period": {"start": hours_ago(2), "end": hours_ago(1.5)},
         "reasonCode": [{"coding": [{"system": systems.ICD10, "code": diagnosis}]}],
@@ -57,7 +53,7 @@ def glucose(patient_id: uuid.UUID | str, value: float = 7.2, unit: str = "mmol/L
     return {
         "resourceType": "Observation",
         "status": "final",
-        "category": [{"coding": [{"system": CATEGORY, "code": "laboratory"}]}],
+        "category": [{"coding": [{"system": systems.OBSERVATION_CATEGORY, "code": "laboratory"}]}],
         "code": {"coding": [{"system": systems.LOINC, "code": "14771-0"}]},
         "subject": patient_ref(patient_id),
         "effectiveDateTime": hours_ago(1),
@@ -102,7 +98,7 @@ def lab_report(patient_id: uuid.UUID | str) -> dict:
         "resourceType": "DiagnosticReport",
         "contained": [result("hb", "718-7", 132, "g/L"), result("wbc", "6690-2", 11.2, "10*9/L")],
         "status": "final",
-        "category": [{"coding": [{"system": SECTION, "code": "LAB"}]}],
+        "category": [{"coding": [{"system": systems.DIAGNOSTIC_SECTION, "code": "LAB"}]}],
         "code": {"coding": [{"system": systems.LOINC, "code": "58410-2"}]},
         "subject": patient_ref(patient_id),
         "effectiveDateTime": hours_ago(3),
@@ -154,7 +150,7 @@ def referral(patient_id: uuid.UUID | str, performer_id: uuid.UUID | str) -> dict
         "resourceType": "ServiceRequest",
         "status": "active",
         "intent": "order",
-        "category": [{"coding": [{"system": SNOMED, "code": "3457005"}]}],
+        "category": [{"coding": [{"system": systems.SNOMED, "code": "3457005"}]}],
         "code": {"text": "心内科会诊"},
         "subject": patient_ref(patient_id),
         "authoredOn": hours_ago(1),

@@ -5,6 +5,26 @@ Identifier systems of a Patient:
   sharing documents use for it is accepted as an alias on input;
 - each institution's medical-record number (病案号/门诊号): ``MRN_PREFIX`` + institution code;
 - the e-health card number (电子健康卡号): ``EHEALTH_CARD``.
+
+Code systems the shared record binds and checks (the R4B models check none of them):
+- diagnoses (Condition.code, Encounter.reasonCode, ServiceRequest.reasonCode): ICD-10, the
+  national clinical edition's codes of the registry's table (``ICD10``);
+- observations and reports: LOINC codes of the clinical code tables (``LOINC``), quantities in
+  UCUM (``UCUM``); categories from ``OBSERVATION_CATEGORY`` (vital-signs, laboratory, exam) and
+  v2-0074 (``DIAGNOSTIC_SECTION``: LAB, RAD, EC, RUS, SP); flags from ``INTERPRETATION`` (H/L/N);
+- vaccines: the programme's short names (``clinical.VACCINE_SYSTEM``), CVX beside them
+  (``CVX``); reasons a dose was not given: ``ACT_REASON``; the vaccinator's role:
+  ``PERFORMER_FUNCTION``;
+- medicines: WHO ATC (``clinical.MEDICATION_SYSTEM``);
+- visits: v3 ActCode AMB, EMER, IMP (``ACT_CODE``);
+- service-request categories: SNOMED CT (``SNOMED``); referral targets: ``DEPARTMENT``;
+- the problem list's fixed statuses: ``CONDITION_CLINICAL``, ``CONDITION_VERIFICATION``,
+  ``CONDITION_CATEGORY``.
+
+Extensions of ours (``BASE``/StructureDefinition/...): ``RECORDING_INSTITUTION`` (the institution
+that made a record where FHIR has no element for it), ``REFERRAL_DIRECTION`` (up/down, on an
+Encounter), ``CRITICAL_VALUE`` (危急值, on an Observation), ``LONG_PRESCRIPTION`` (长处方, on a
+MedicationRequest), ``FULFILLED_BY`` (the Encounter a ServiceRequest led to).
 """
 
 from __future__ import annotations
@@ -25,6 +45,25 @@ DEPARTMENT = f"{BASE}/CodeSystem/department"  # the national department catalog 
 TITLE = f"{BASE}/CodeSystem/practitioner-title"  # 职称
 INSTITUTION_KIND = f"{BASE}/CodeSystem/institution-kind"
 TIER = f"{BASE}/CodeSystem/tier"
+
+HL7 = "http://terminology.hl7.org/CodeSystem"
+ACT_CODE = f"{HL7}/v3-ActCode"
+ACT_REASON = f"{HL7}/v3-ActReason"
+INTERPRETATION = f"{HL7}/v3-ObservationInterpretation"
+OBSERVATION_CATEGORY = f"{HL7}/observation-category"
+DIAGNOSTIC_SECTION = f"{HL7}/v2-0074"
+PERFORMER_FUNCTION = f"{HL7}/v2-0443"
+CONDITION_CLINICAL = f"{HL7}/condition-clinical"
+CONDITION_VERIFICATION = f"{HL7}/condition-ver-status"
+CONDITION_CATEGORY = f"{HL7}/condition-category"
+CVX = "http://hl7.org/fhir/sid/cvx"
+SNOMED = "http://snomed.info/sct"
+
+RECORDING_INSTITUTION = f"{BASE}/StructureDefinition/recording-institution"
+REFERRAL_DIRECTION = f"{BASE}/StructureDefinition/referral-direction"
+CRITICAL_VALUE = f"{BASE}/StructureDefinition/critical-value"
+LONG_PRESCRIPTION = f"{BASE}/StructureDefinition/long-prescription"
+FULFILLED_BY = f"{BASE}/StructureDefinition/fulfilled-by"
 
 GENDERS = {"male": "male", "female": "female"}  # our sex -> FHIR administrative gender
 

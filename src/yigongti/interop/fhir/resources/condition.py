@@ -35,9 +35,6 @@ from yigongti.interop.fhir.resources.elements import (
 from yigongti.interop.fhir.resources.encounter import diagnosis_concept
 from yigongti.interop.fhir.search import Query, SearchParam
 
-CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-VERIFICATION_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
-CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 _ELEMENTS = {"code": "code", "onset_date": "onsetDateTime", "institution_id": "extension"}
 
 
@@ -115,11 +112,15 @@ def condition_of(view: clinical.ConditionView) -> dict:
             "extension": [institution_extension(view.institution_id)]
             if view.institution_id
             else None,
-            "clinicalStatus": {"coding": [{"system": CLINICAL_STATUS, "code": "active"}]},
-            "verificationStatus": {
-                "coding": [{"system": VERIFICATION_STATUS, "code": "confirmed"}]
+            "clinicalStatus": {
+                "coding": [{"system": systems.CONDITION_CLINICAL, "code": "active"}]
             },
-            "category": [{"coding": [{"system": CATEGORY, "code": "problem-list-item"}]}],
+            "verificationStatus": {
+                "coding": [{"system": systems.CONDITION_VERIFICATION, "code": "confirmed"}]
+            },
+            "category": [
+                {"coding": [{"system": systems.CONDITION_CATEGORY, "code": "problem-list-item"}]}
+            ],
             "code": diagnosis_concept(view.code),
             "subject": reference("Patient", view.resident_id),
             "onsetDateTime": view.onset_date.isoformat(),

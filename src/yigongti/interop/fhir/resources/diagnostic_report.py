@@ -40,7 +40,6 @@ from yigongti.interop.fhir.resources.elements import (
 from yigongti.interop.fhir.resources.observation import loinc_concept, new_observation
 from yigongti.interop.fhir.search import Query, SearchParam
 
-SECTION = "http://terminology.hl7.org/CodeSystem/v2-0074"
 _SECTION_OF = {"LAB": "LAB", "RAD": "RAD", "ECG": "EC", "US": "RUS", "PAT": "SP"}
 _CATEGORY_OF = {section: ours for ours, section in _SECTION_OF.items()}
 STATUSES = ("registered", "preliminary", "final", "amended", "cancelled", "entered-in-error")
@@ -74,7 +73,7 @@ class DiagnosticReportType(ResourceType):
     search_params = (
         *patient_params(),
         SearchParam("code", "token", f"{systems.LOINC}|<LOINC report code>"),
-        SearchParam("category", "token", f"{SECTION}|LAB, RAD, EC, RUS or SP"),
+        SearchParam("category", "token", f"{systems.DIAGNOSTIC_SECTION}|LAB, RAD, EC, RUS or SP"),
         SearchParam("status", "token", " | ".join(STATUSES)),
         SearchParam("date", "date", "effective time (eq, ge, le, gt, lt)"),
         SearchParam("encounter", "reference", "the visit", "encounter", "Encounter"),
@@ -99,7 +98,7 @@ class DiagnosticReportType(ResourceType):
             )
         date_from, date_to = day_bounds(query, "date")
         limit, offset = page_of(query)
-        section = token_code(query, "category", SECTION)
+        section = token_code(query, "category", systems.DIAGNOSTIC_SECTION)
         total, views = with_fields(
             "DiagnosticReport",
             _ELEMENTS,
@@ -161,7 +160,11 @@ def _new_report(ctx: Context, resource: dict) -> clinical.NewDiagnosticReport:
             "DiagnosticReport.category",
         )
     section = concept_code(
-        categories[0], "DiagnosticReport.category[0]", SECTION, _CATEGORY_OF, "report category"
+        categories[0],
+        "DiagnosticReport.category[0]",
+        systems.DIAGNOSTIC_SECTION,
+        _CATEGORY_OF,
+        "report category",
     )
     code = concept_code(
         resource.get("code"),
@@ -229,7 +232,13 @@ def report_of(view: clinical.DiagnosticReportView) -> dict:
             "resourceType": "DiagnosticReport",
             "id": str(view.id),
             "status": view.status,
-            "category": [{"coding": [{"system": SECTION, "code": _SECTION_OF[view.category]}]}],
+            "category": [
+                {
+                    "coding": [
+                        {"system": systems.DIAGNOSTIC_SECTION, "code": _SECTION_OF[view.category]}
+                    ]
+                }
+            ],
             "code": loinc_concept(view.code),
             "subject": reference("Patient", view.resident_id),
             "encounter": reference("Encounter", view.encounter_id),

@@ -25,7 +25,6 @@ T = TypeVar("T")
 PAGE_MOST = 100  # the clinical services' largest page
 
 # Where a record was made, on resources that have no element of their own for it.
-RECORDING_INSTITUTION = f"{systems.BASE}/StructureDefinition/recording-institution"
 
 
 def patient_params(path: str = "subject") -> tuple[SearchParam, ...]:
@@ -207,7 +206,7 @@ def answered(query: Query, total: int, resources: list[dict]) -> tuple[int, list
 def recording_institution(resource: dict) -> uuid.UUID | None:
     """The institution named by the ``recording-institution`` extension, if any."""
     for extension in resource.get("extension") or []:
-        if extension.get("url") == RECORDING_INSTITUTION:
+        if extension.get("url") == systems.RECORDING_INSTITUTION:
             where = f"{resource.get('resourceType')}.extension"
             return reference_id(extension.get("valueReference"), "Organization", where)
     return None
@@ -216,7 +215,7 @@ def recording_institution(resource: dict) -> uuid.UUID | None:
 def institution_extension(institution_id: uuid.UUID) -> dict:
     """The ``recording-institution`` extension naming ``institution_id``."""
     return {
-        "url": RECORDING_INSTITUTION,
+        "url": systems.RECORDING_INSTITUTION,
         "valueReference": reference("Organization", institution_id),
     }
 

@@ -40,8 +40,6 @@ from yigongti.interop.fhir.resources.elements import (
 )
 from yigongti.interop.fhir.search import Query, SearchParam
 
-ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-REFERRAL_DIRECTION = f"{systems.BASE}/StructureDefinition/referral-direction"
 _KIND_OF_CLASS = {"AMB": "outpatient", "EMER": "emergency", "IMP": "inpatient"}
 _CLASS_OF_KIND = {kind: code for code, kind in _KIND_OF_CLASS.items()}
 _CLASS_DISPLAY = {"AMB": "ambulatory", "EMER": "emergency", "IMP": "inpatient encounter"}
@@ -78,7 +76,7 @@ class EncounterType(ResourceType):
     search_params = (
         *patient_params(),
         SearchParam("date", "date", "start of the visit (eq, ge, le, gt, lt)"),
-        SearchParam("class", "token", f"{ACT_CODE}|AMB, EMER or IMP"),
+        SearchParam("class", "token", f"{systems.ACT_CODE}|AMB, EMER or IMP"),
         SearchParam("status", "token", "in-progress | finished"),
         SearchParam("reason-code", "token", f"{systems.ICD10}|<ICD-10 code>"),
         SearchParam(
@@ -101,7 +99,7 @@ class EncounterType(ResourceType):
         """Encounters by patient, start date, class, status, diagnosis and institution."""
         date_from, date_to = day_bounds(query, "date")
         limit, offset = page_of(query)
-        class_code = token_code(query, "class", ACT_CODE)
+        class_code = token_code(query, "class", systems.ACT_CODE)
         total, views = with_fields(
             "Encounter",
             {"category": "class", **_ELEMENTS},
@@ -157,7 +155,7 @@ class EncounterType(ResourceType):
             "resourceType": "Encounter",
             "id": str(view.id),
             "status": view.status,
-            "class": {"system": ACT_CODE, "code": code, "display": _CLASS_DISPLAY[code]},
+            "class": {"system": systems.ACT_CODE, "code": code, "display": _CLASS_DISPLAY[code]},
             "subject": reference("Patient", view.resident_id),
             "participant": [{"individual": reference("Practitioner", view.practitioner_id)}]
             if view.practitioner_id
@@ -167,7 +165,9 @@ class EncounterType(ResourceType):
             "serviceProvider": reference("Organization", view.institution_id),
         }
         if view.referral:
-            encounter["extension"] = [{"url": REFERRAL_DIRECTION, "valueCode": view.referral}]
+            encounter["extension"] = [
+                {"url": systems.REFERRAL_DIRECTION, "valueCode": view.referral}
+            ]
             encounter["basedOn"] = _referrals_completed(ctx, view) or None
         if view.referred_from_id:
             encounter["hospitalization"] = {
@@ -201,10 +201,10 @@ def _new_encounter(ctx: Context, resource: dict) -> clinical.NewEncounter:
             "Encounter.period.end",
         )
     class_coding = resource.get("class") or {}
-    if class_coding.get("system") != ACT_CODE:
+    if class_coding.get("system") != systems.ACT_CODE:
         raise invalid(
-            f"Encounter.class must be coded in {ACT_CODE}",
-            f"Encounter.class 须使用 {ACT_CODE} 编码",
+            f"Encounter.class must be coded in {systems.ACT_CODE}",
+            f"Encounter.class 须使用 {systems.ACT_CODE} 编码",
             "Encounter.class.system",
         )
     kind = _KIND_OF_CLASS.get(
@@ -247,6 +247,6 @@ def _new_encounter(ctx: Context, resource: dict) -> clinical.NewEncounter:
 
 def _referral(resource: dict) -> str | None:
     for extension in resource.get("extension") or []:
-        if extension.get("url") == REFERRAL_DIRECTION:
+        if extension.get("url") == systems.REFERRAL_DIRECTION:
             return choice(extension.get("valueCode"), ("up", "down"), "Encounter.extension")
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 
 from yigongti import clinical
+from yigongti.interop.fhir import systems
 from yigongti.interop.fhir.context import Context
 from yigongti.interop.fhir.errors import invalid
 from yigongti.interop.fhir.resource import ResourceType, register
@@ -33,10 +34,7 @@ from yigongti.interop.fhir.resources.elements import (
 )
 from yigongti.interop.fhir.search import Query, SearchParam
 
-CVX = "http://hl7.org/fhir/sid/cvx"
-ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 NOT_DONE_REASONS = ("IMMUNE", "MEDPREC", "OSTOCK", "PATOBJ")
-FUNCTION = "http://terminology.hl7.org/CodeSystem/v2-0443"
 STATUSES = ("completed", "not-done", "entered-in-error")
 _ELEMENTS = {
     "vaccine_code": "vaccineCode.coding[0].code",
@@ -124,7 +122,7 @@ def _new_immunization(ctx: Context, resource: dict) -> clinical.NewImmunization:
         reason = concept_code(
             resource["statusReason"],
             "Immunization.statusReason",
-            ACT_REASON,
+            systems.ACT_REASON,
             NOT_DONE_REASONS,
             "reason for a dose not given",
         )
@@ -169,7 +167,9 @@ def _vaccine_concept(code: str) -> dict:
         compact({"system": clinical.VACCINE_SYSTEM, "code": code, "display": entry.get("zh")})
     ]
     if entry.get("cvx"):
-        codings.append(compact({"system": CVX, "code": entry["cvx"], "display": entry.get("en")}))
+        codings.append(
+            compact({"system": systems.CVX, "code": entry["cvx"], "display": entry.get("en")})
+        )
     return compact({"coding": codings, "text": entry.get("zh")})
 
 
@@ -177,7 +177,7 @@ def immunization_of(view: clinical.ImmunizationView) -> dict:
     """An ``ImmunizationView`` as a FHIR Immunization."""
     performers = [{"actor": reference("Organization", view.institution_id)}]
     if view.practitioner_id:
-        administering = {"coding": [{"system": FUNCTION, "code": "AP"}]}
+        administering = {"coding": [{"system": systems.PERFORMER_FUNCTION, "code": "AP"}]}
         performers.insert(
             0, {"function": administering, "actor": reference("Practitioner", view.practitioner_id)}
         )
@@ -186,7 +186,7 @@ def immunization_of(view: clinical.ImmunizationView) -> dict:
             "resourceType": "Immunization",
             "id": str(view.id),
             "status": view.status,
-            "statusReason": {"coding": [{"system": ACT_REASON, "code": view.status_reason}]}
+            "statusReason": {"coding": [{"system": systems.ACT_REASON, "code": view.status_reason}]}
             if view.status_reason
             else None,
             "vaccineCode": _vaccine_concept(view.vaccine_code),

@@ -41,7 +41,6 @@ from yigongti.interop.fhir.resources.elements import (
 )
 from yigongti.interop.fhir.search import Query, SearchParam
 
-LONG_PRESCRIPTION = f"{systems.BASE}/StructureDefinition/long-prescription"
 STATUSES = ("active", "completed", "stopped", "cancelled", "entered-in-error")
 _DAYS_IN = {"d": 1, "wk": 7}
 _ELEMENTS = {
@@ -204,7 +203,7 @@ def prescription_of(view: clinical.MedicationRequestView) -> dict:
     drug = clinical.medication_catalog().get(view.medication_code, {})
     extensions = [institution_extension(view.institution_id)]
     if view.long_prescription:
-        extensions.append({"url": LONG_PRESCRIPTION, "valueBoolean": True})
+        extensions.append({"url": systems.LONG_PRESCRIPTION, "valueBoolean": True})
     return compact(
         {
             "resourceType": "MedicationRequest",

@@ -38,10 +38,7 @@ from yigongti.interop.fhir.resources.elements import (
 )
 from yigongti.interop.fhir.search import Query, SearchParam
 
-CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 CATEGORIES = ("vital-signs", "laboratory", "exam")
-INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-CRITICAL_VALUE = f"{systems.BASE}/StructureDefinition/critical-value"
 STATUSES = ("final", "amended", "entered-in-error")
 _ELEMENTS = {
     "code": "code.coding[0].code",
@@ -95,7 +92,7 @@ class ObservationType(ResourceType):
                 ctx.actor,
                 resident_id=patient_filter(query),
                 code=token_code(query, "code", systems.LOINC),
-                category=token_code(query, "category", CATEGORY),
+                category=token_code(query, "category", systems.OBSERVATION_CATEGORY),
                 status=token_code(query, "status"),
                 date_from=date_from,
                 date_to=date_to,
@@ -215,14 +212,16 @@ def _category(resource: dict, where: str) -> str | None:
     categories = resource.get("category") or []
     if not categories:
         return None
-    return concept_code(categories[0], f"{where}.category[0]", CATEGORY, CATEGORIES, "category")
+    return concept_code(
+        categories[0], f"{where}.category[0]", systems.OBSERVATION_CATEGORY, CATEGORIES, "category"
+    )
 
 
 def _interpretation(concepts: list[dict] | None, where: str) -> str | None:
     if not concepts:
         return None
     return concept_code(
-        concepts[0], f"{where}[0]", INTERPRETATION, ("H", "L", "N"), "interpretation"
+        concepts[0], f"{where}[0]", systems.INTERPRETATION, ("H", "L", "N"), "interpretation"
     )
 
 
@@ -238,7 +237,7 @@ def _value_quantity(value: float, unit: str) -> dict:
 
 
 def _flag(code: str | None) -> list[dict] | None:
-    return [{"coding": [{"system": INTERPRETATION, "code": code}]}] if code else None
+    return [{"coding": [{"system": systems.INTERPRETATION, "code": code}]}] if code else None
 
 
 def observation_of(view: clinical.ObservationView) -> dict:
@@ -251,9 +250,13 @@ def observation_of(view: clinical.ObservationView) -> dict:
         {
             "resourceType": "Observation",
             "id": str(view.id),
-            "extension": [{"url": CRITICAL_VALUE, "valueBoolean": True}] if view.critical else None,
+            "extension": [{"url": systems.CRITICAL_VALUE, "valueBoolean": True}]
+            if view.critical
+            else None,
             "status": view.status,
-            "category": [{"coding": [{"system": CATEGORY, "code": view.category}]}],
+            "category": [
+                {"coding": [{"system": systems.OBSERVATION_CATEGORY, "code": view.category}]}
+            ],
             "code": loinc_concept(view.code),
             "subject": reference("Patient", view.resident_id),
             "encounter": reference("Encounter", view.encounter_id),

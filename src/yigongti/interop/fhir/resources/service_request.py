@@ -42,8 +42,6 @@ from yigongti.interop.fhir.resources.encounter import diagnosis_concept
 from yigongti.interop.fhir.resources.observation import loinc_concept
 from yigongti.interop.fhir.search import Query, SearchParam
 
-SNOMED = "http://snomed.info/sct"
-FULFILLED_BY = f"{systems.BASE}/StructureDefinition/fulfilled-by"
 _CATEGORY_OF = {
     "3457005": "referral",
     "363679005": "imaging",
@@ -94,7 +92,9 @@ class ServiceRequestType(ResourceType):
     search_params = (
         *patient_params(),
         SearchParam("code", "token", "department code (referral) or LOINC (imaging, lab)"),
-        SearchParam("category", "token", f"{SNOMED}|3457005, 363679005, 108252007 or 71388002"),
+        SearchParam(
+            "category", "token", f"{systems.SNOMED}|3457005, 363679005, 108252007 or 71388002"
+        ),
         SearchParam("status", "token", " | ".join(STATUSES)),
         SearchParam("authored", "date", "when it was requested (eq, ge, le, gt, lt)"),
         SearchParam("encounter", "reference", "the visit it was made in", "encounter", "Encounter"),
@@ -113,7 +113,7 @@ class ServiceRequestType(ResourceType):
         """Requests by patient, code, category, status, date, encounter and performer."""
         date_from, date_to = day_bounds(query, "authored")
         limit, offset = page_of(query)
-        category = token_code(query, "category", SNOMED)
+        category = token_code(query, "category", systems.SNOMED)
         total, views = with_fields(
             "ServiceRequest",
             _ELEMENTS,
@@ -163,7 +163,7 @@ class ServiceRequestType(ResourceType):
 
 def _fulfilled_by(resource: dict) -> uuid.UUID | None:
     for extension in resource.get("extension") or []:
-        if extension.get("url") == FULFILLED_BY:
+        if extension.get("url") == systems.FULFILLED_BY:
             return reference_id(
                 extension.get("valueReference"), "Encounter", "ServiceRequest.extension"
             )
@@ -180,7 +180,9 @@ def _new_request(ctx: Context, resource: dict) -> clinical.NewServiceRequest:
             "ServiceRequest.category",
         )
     category = _CATEGORY_OF[
-        concept_code(categories[0], "ServiceRequest.category[0]", SNOMED, _CATEGORY_OF, "category")
+        concept_code(
+            categories[0], "ServiceRequest.category[0]", systems.SNOMED, _CATEGORY_OF, "category"
+        )
     ]
     reasons = resource.get("reasonCode") or []
     requester, requester_institution = actor_ids(
@@ -253,7 +255,7 @@ def request_of(view: clinical.ServiceRequestView) -> dict:
             "id": str(view.id),
             "extension": [
                 {
-                    "url": FULFILLED_BY,
+                    "url": systems.FULFILLED_BY,
                     "valueReference": reference("Encounter", view.fulfilled_by_id),
                 }
             ]
@@ -265,7 +267,7 @@ def request_of(view: clinical.ServiceRequestView) -> dict:
                 {
                     "coding": [
                         {
-                            "system": SNOMED,
+                            "system": systems.SNOMED,
                             "code": snomed,
                             "display": _CATEGORY_DISPLAY[view.category],
                         }
