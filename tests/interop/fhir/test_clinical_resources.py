@@ -398,3 +398,30 @@ def test_references_to_missing_or_unseen_resources_are_400s_naming_the_element(
         assert answer.status_code == 400, (change, answer.text)
         assert issue_paths(answer) == [path], change
     assert count_rows(engine, "observations") == before
+
+
+def test_bad_search_values_are_400s_naming_the_parameter(
+    fhir: Callable[[str], Fhir], engine: Engine
+) -> None:
+    doctor = fhir("village_doctor")
+    for query, parameter in [
+        ("Observation?status=done", "status"),
+        ("Observation?code=http://snomed.info/sct|271649006", "code"),
+        ("Encounter?class=HH", "class"),
+        ("DiagnosticReport?category=XRAY", "category"),
+        ("Immunization?date=2025-13-01", "date"),
+        ("Condition?_sort=code", "_sort"),
+    ]:
+        answer = doctor.get(query)
+        assert answer.status_code == 400, query
+        assert issue_paths(answer) == [parameter], query
+
+
+def test_a_count_only_search_gives_the_total_without_entries(
+    fhir: Callable[[str], Fhir], engine: Engine
+) -> None:
+    doctor, resident = fhir("village_doctor"), _new_resident(engine)
+    _created(doctor, fj.glucose(resident.id))
+    _created(doctor, fj.blood_pressure(resident.id, 120, 80))
+    body = doctor.get(f"Observation?patient={resident.id}&_summary=count").json()
+    assert (body["total"], "entry" in body) == (2, False)

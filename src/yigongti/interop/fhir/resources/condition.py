@@ -27,6 +27,7 @@ from yigongti.interop.fhir.resources.elements import (
     patient_params,
     recording_institution,
     reference,
+    searched,
     sort_of,
     subject_id,
     token_code,
@@ -61,9 +62,7 @@ class ConditionType(ResourceType):
         """Diagnoses by patient, ICD-10 code and onset date."""
         date_from, date_to = day_bounds(query, "onset-date")
         limit, offset = page_of(query)
-        total, views = with_fields(
-            "Condition",
-            _ELEMENTS,
+        total, views = searched(
             lambda: clinical.search_conditions(
                 ctx.session,
                 ctx.actor,

@@ -32,6 +32,7 @@ from yigongti.interop.fhir.resources.elements import (
     patient_filter,
     patient_params,
     reference,
+    searched,
     sort_of,
     subject_id,
     token_code,
@@ -99,15 +100,15 @@ class DiagnosticReportType(ResourceType):
         date_from, date_to = day_bounds(query, "date")
         limit, offset = page_of(query)
         section = token_code(query, "category", systems.DIAGNOSTIC_SECTION)
-        total, views = with_fields(
-            "DiagnosticReport",
-            _ELEMENTS,
+        total, views = searched(
             lambda: clinical.search_diagnostic_reports(
                 ctx.session,
                 ctx.actor,
                 resident_id=patient_filter(query),
                 code=token_code(query, "code", systems.LOINC),
-                category=_CATEGORY_OF.get(section, section) if section else None,
+                category=_CATEGORY_OF[choice(section, _CATEGORY_OF, "category")]
+                if section
+                else None,
                 status=token_code(query, "status"),
                 date_from=date_from,
                 date_to=date_to,

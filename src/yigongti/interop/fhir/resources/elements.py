@@ -160,6 +160,17 @@ def with_fields(resource_type: str, elements: dict[str, str], call: Callable[[],
         raise FhirError(400, issues or [Issue("invalid", error.en, error.zh)]) from None
 
 
+def searched(call: Callable[[], T], params: dict[str, str] | None = None) -> T:
+    """Run a service's search, placing its field errors on the search parameters (a service's
+    ``category`` is the ``params``' name for it, ``category`` unless given)."""
+    names = {"sort": "_sort", "limit": "_count", "offset": "_getpagesoffset", **(params or {})}
+    try:
+        return call()
+    except Invalid as error:
+        issues = [Issue("invalid", f.en, f.zh, names.get(f.field, f.field)) for f in error.fields]
+        raise FhirError(400, issues or [Issue("invalid", error.en, error.zh)]) from None
+
+
 def patient_filter(query: Query) -> uuid.UUID | None:
     """The resident a search is restricted to (``patient`` or ``subject``)."""
     return query.reference("patient") or query.reference("subject")

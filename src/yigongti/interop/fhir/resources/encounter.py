@@ -33,6 +33,7 @@ from yigongti.interop.fhir.resources.elements import (
     patient_filter,
     patient_params,
     reference,
+    searched,
     sort_of,
     subject_id,
     token_code,
@@ -100,15 +101,15 @@ class EncounterType(ResourceType):
         date_from, date_to = day_bounds(query, "date")
         limit, offset = page_of(query)
         class_code = token_code(query, "class", systems.ACT_CODE)
-        total, views = with_fields(
-            "Encounter",
-            {"category": "class", **_ELEMENTS},
+        total, views = searched(
             lambda: clinical.search_encounters(
                 ctx.session,
                 ctx.actor,
                 resident_id=patient_filter(query),
                 code=token_code(query, "reason-code", systems.ICD10),
-                category=_KIND_OF_CLASS.get(class_code, class_code) if class_code else None,
+                category=_KIND_OF_CLASS[choice(class_code, _KIND_OF_CLASS, "class")]
+                if class_code
+                else None,
                 status=token_code(query, "status"),
                 date_from=date_from,
                 date_to=date_to,
@@ -118,6 +119,7 @@ class EncounterType(ResourceType):
                 offset=offset,
                 reason=ctx.reason,
             ),
+            {"category": "class"},
         )
         return answered(query, total, [self.resource_of(ctx, v) for v in views])
 

@@ -27,6 +27,7 @@ from yigongti.interop.fhir.resources.elements import (
     page_of,
     parse_day,
     reference,
+    searched,
     sort_of,
     subject_id,
     token_code,
@@ -73,9 +74,7 @@ class ImmunizationType(ResourceType):
         """Doses by patient, vaccine, status and date."""
         date_from, date_to = day_bounds(query, "date")
         limit, offset = page_of(query)
-        total, views = with_fields(
-            "Immunization",
-            _ELEMENTS,
+        total, views = searched(
             lambda: clinical.search_immunizations(
                 ctx.session,
                 ctx.actor,

@@ -34,6 +34,7 @@ from yigongti.interop.fhir.resources.elements import (
     patient_params,
     recording_institution,
     reference,
+    searched,
     sort_of,
     subject_id,
     token_code,
@@ -87,9 +88,7 @@ class MedicationRequestType(ResourceType):
             return 0, []
         date_from, date_to = day_bounds(query, "authoredon")
         limit, offset = page_of(query)
-        total, views = with_fields(
-            "MedicationRequest",
-            _ELEMENTS,
+        total, views = searched(
             lambda: clinical.search_medication_requests(
                 ctx.session,
                 ctx.actor,

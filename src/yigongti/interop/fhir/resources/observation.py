@@ -31,6 +31,7 @@ from yigongti.interop.fhir.resources.elements import (
     patient_filter,
     patient_params,
     reference,
+    searched,
     sort_of,
     subject_id,
     token_code,
@@ -84,9 +85,7 @@ class ObservationType(ResourceType):
         """Observations by patient, code, category, status, date and encounter."""
         date_from, date_to = day_bounds(query, "date")
         limit, offset = page_of(query)
-        total, views = with_fields(
-            "Observation",
-            _ELEMENTS,
+        total, views = searched(
             lambda: clinical.search_observations(
                 ctx.session,
                 ctx.actor,

@@ -33,6 +33,7 @@ from yigongti.interop.fhir.resources.elements import (
     patient_filter,
     patient_params,
     reference,
+    searched,
     sort_of,
     subject_id,
     token_code,
@@ -114,15 +115,15 @@ class ServiceRequestType(ResourceType):
         date_from, date_to = day_bounds(query, "authored")
         limit, offset = page_of(query)
         category = token_code(query, "category", systems.SNOMED)
-        total, views = with_fields(
-            "ServiceRequest",
-            _ELEMENTS,
+        total, views = searched(
             lambda: clinical.search_service_requests(
                 ctx.session,
                 ctx.actor,
                 resident_id=patient_filter(query),
                 code=token_code(query, "code"),
-                category=_CATEGORY_OF.get(category, category) if category else None,
+                category=_CATEGORY_OF[choice(category, _CATEGORY_OF, "category")]
+                if category
+                else None,
                 status=token_code(query, "status"),
                 date_from=date_from,
                 date_to=date_to,
