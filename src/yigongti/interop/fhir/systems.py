@@ -23,6 +23,25 @@ Code systems of the directory (codes are the registry's, see ``yigongti.registry
   on CareTeam.participant.role.
 
 Extensions: ``LEAD_INSTITUTION`` (on a community's Organization: its lead hospital).
+Code systems the shared record binds and checks (the R4B models check none of them):
+- diagnoses (Condition.code, Encounter.reasonCode, ServiceRequest.reasonCode): ICD-10, the
+  national clinical edition's codes of the registry's table (``ICD10``);
+- observations and reports: LOINC codes of the clinical code tables (``LOINC``), quantities in
+  UCUM (``UCUM``); categories from ``OBSERVATION_CATEGORY`` (vital-signs, laboratory, exam) and
+  v2-0074 (``DIAGNOSTIC_SECTION``: LAB, RAD, EC, RUS, SP); flags from ``INTERPRETATION`` (H/L/N);
+- vaccines: the programme's short names (``clinical.VACCINE_SYSTEM``), CVX beside them
+  (``CVX``); reasons a dose was not given: ``ACT_REASON``; the vaccinator's role:
+  ``PERFORMER_FUNCTION``;
+- medicines: WHO ATC (``clinical.MEDICATION_SYSTEM``);
+- visits: v3 ActCode AMB, EMER, IMP (``ACT_CODE``);
+- service-request categories: SNOMED CT (``SNOMED``); referral targets: ``DEPARTMENT``;
+- the problem list's fixed statuses: ``CONDITION_CLINICAL``, ``CONDITION_VERIFICATION``,
+  ``CONDITION_CATEGORY``.
+
+Extensions of ours (``BASE``/StructureDefinition/...): ``RECORDING_INSTITUTION`` (the institution
+that made a record where FHIR has no element for it), ``REFERRAL_DIRECTION`` (up/down, on an
+Encounter), ``CRITICAL_VALUE`` (危急值, on an Observation), ``LONG_PRESCRIPTION`` (长处方, on a
+MedicationRequest), ``FULFILLED_BY`` (the Encounter a ServiceRequest led to).
 """
 
 from __future__ import annotations
@@ -51,6 +70,25 @@ COMMUNITY_KIND = "medical_community"  # the INSTITUTION_KIND code of a medical c
 HL7_ORGANIZATION_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
 HL7_PRACTITIONER_ROLE = "http://terminology.hl7.org/CodeSystem/practitioner-role"
 HL7_PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
+
+HL7 = "http://terminology.hl7.org/CodeSystem"
+ACT_CODE = f"{HL7}/v3-ActCode"
+ACT_REASON = f"{HL7}/v3-ActReason"
+INTERPRETATION = f"{HL7}/v3-ObservationInterpretation"
+OBSERVATION_CATEGORY = f"{HL7}/observation-category"
+DIAGNOSTIC_SECTION = f"{HL7}/v2-0074"
+PERFORMER_FUNCTION = f"{HL7}/v2-0443"
+CONDITION_CLINICAL = f"{HL7}/condition-clinical"
+CONDITION_VERIFICATION = f"{HL7}/condition-ver-status"
+CONDITION_CATEGORY = f"{HL7}/condition-category"
+CVX = "http://hl7.org/fhir/sid/cvx"
+SNOMED = "http://snomed.info/sct"
+
+RECORDING_INSTITUTION = f"{BASE}/StructureDefinition/recording-institution"
+REFERRAL_DIRECTION = f"{BASE}/StructureDefinition/referral-direction"
+CRITICAL_VALUE = f"{BASE}/StructureDefinition/critical-value"
+LONG_PRESCRIPTION = f"{BASE}/StructureDefinition/long-prescription"
+FULFILLED_BY = f"{BASE}/StructureDefinition/fulfilled-by"
 
 GENDERS = {"male": "male", "female": "female"}  # our sex -> FHIR administrative gender
 

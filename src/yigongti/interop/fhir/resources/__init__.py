@@ -1,10 +1,18 @@
 """One module per FHIR resource type; importing this package registers them all."""
 
-from yigongti.interop.fhir.resources import (  # noqa: F401 - registers by import
+from yigongti.interop.fhir.resources import (  # noqa: F401 - each registers by import
     care_team,
+    condition,
+    diagnostic_report,
+    encounter,
+    everything,
+    immunization,
     location,
+    medication_request,
+    observation,
     organization,
     patient,
     practitioner,
     practitioner_role,
+    service_request,
 )
