@@ -105,7 +105,10 @@ def _build(engine: Engine, residents: int, seed: int, year: int) -> None:
         f"Built the county in {seconds:.0f} s: {summary.residents:,} residents, "
         f"{summary.institutions} institutions, {summary.encounters:,} encounters, "
         f"{summary.fee_lines:,} fee lines, {summary.schedules:,} schedules, "
-        f"{summary.bookings:,} bookings; primary-care visit share "
+        f"{summary.bookings:,} bookings, {summary.observations:,} observations, "
+        f"{summary.diagnostic_reports:,} reports, {summary.immunizations:,} immunizations, "
+        f"{summary.medication_requests:,} prescriptions, "
+        f"{summary.service_requests:,} service requests; primary-care visit share "
         f"{summary.primary_care_share:.1%}, drug share {summary.drug_share:.1%}"
     )
 

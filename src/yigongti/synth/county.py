@@ -1,5 +1,6 @@
 """The whole county, stage by stage: places, institutions, practitioners, residents, encounters
-and the bookings behind the visits.
+(with the lab reports and referral requests that follow them), the bookings behind the visits,
+and the year's chronic follow-ups, prescriptions and immunizations.
 
 The small registries go through the ORM in one unit of work. Residents and encounters are
 drawn in chunks (50,000 people, one month of visits) and streamed through the bulk writer,
@@ -21,8 +22,10 @@ from yigongti.settings import get_settings
 from yigongti.synth import ids
 from yigongti.synth.booking import BookingFactory, BookingTally, senior_doctors
 from yigongti.synth.encounters import EncounterFactory, VisitTally
+from yigongti.synth.followups import FollowUpFactory
 from yigongti.synth.institutions import build_network
 from yigongti.synth.loader import BulkWriter, bulk_connection, deferred_indexes
+from yigongti.synth.orders import OrderFactory
 from yigongti.synth.people import Population, ResidentFactory
 from yigongti.synth.places import build_places
 from yigongti.synth.staff import build_staff
@@ -34,6 +37,13 @@ CHUNK = 50_000  # residents per chunk and transaction
 RESIDENT_TABLES = ("households", "residents", "guardianships", "conditions")
 ENCOUNTER_TABLES = ("encounters", "fee_lines")
 BOOKING_TABLES = ("clinic_sessions", "slots", "bookings")
+RECORD_TABLES = (
+    "diagnostic_reports",
+    "observations",
+    "immunizations",
+    "medication_requests",
+    "service_requests",
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ class CountySummary:
     village clinic to a county hospital (上转人次), and down from a county hospital stay to a
     township center (下转人次).
     ``schedules`` to ``bookings``: rows of the booking tables, all 0 without bookings.
+    ``observations`` to ``service_requests``: rows of the clinical record's other tables, all 0
+    without encounters.
     """
 
     towns: int
@@ -68,6 +80,11 @@ class CountySummary:
     clinic_sessions: int
     slots: int
     bookings: int
+    observations: int = 0
+    diagnostic_reports: int = 0
+    immunizations: int = 0
+    medication_requests: int = 0
+    service_requests: int = 0
 
 
 def _quiet(stage: str, done: int, total: int) -> None:
@@ -124,9 +141,10 @@ def build_county(
     book = encounters and bookings
     bulk_tables = (
         RESIDENT_TABLES
-        + (ENCOUNTER_TABLES if encounters else ())
+        + (ENCOUNTER_TABLES + RECORD_TABLES if encounters else ())
         + (BOOKING_TABLES if book else ())
     )
+    record = dict.fromkeys(RECORD_TABLES, 0)
     with bulk_connection(engine) as connection:
         with deferred_indexes(connection, bulk_tables):
             parts = _write_residents(connection, factory, residents, counts, report)
@@ -138,9 +156,12 @@ def build_county(
                     if book
                     else None
                 )
-                _write_encounters(connection, visits, tally, report, planner)
+                orders = OrderFactory(seed, network)
+                _write_encounters(connection, visits, tally, report, planner, orders)
                 if planner is not None:
                     booked = _write_bookings(connection, planner, report)
+                follow_ups = FollowUpFactory(seed, year, population, places, network)
+                _write_record(connection, follow_ups, orders, record, report)
             report("indexes", 0, 1)
         report("indexes", 1, 1)
     return CountySummary(
@@ -163,6 +184,7 @@ def build_county(
         clinic_sessions=booked.clinic_sessions,
         slots=booked.slots,
         bookings=booked.bookings,
+        **record,
     )
 
 
@@ -193,11 +215,14 @@ def _write_encounters(
     tally: VisitTally,
     report: Progress,
     planner: BookingFactory | None,
+    orders: OrderFactory,
 ) -> None:
-    """The year's encounters in one transaction, month by month; ``planner`` watches them."""
+    """The year's encounters in one transaction, month by month; ``planner`` watches them and
+    ``orders`` writes the reports and referral requests that follow them."""
     report("encounters", 0, visits.expected)
     with connection.begin():
-        writer = planner.listen(connection) if planner else BulkWriter(connection)
+        inner = planner.listen(connection) if planner else BulkWriter(connection)
+        writer = orders.listen(inner, connection)
         for month in range(1, 13):
             visits.month(month, writer, tally)
             report("encounters", tally.encounters, max(visits.expected, tally.encounters))
@@ -213,3 +238,20 @@ def _write_bookings(
         booked = planner.write(connection)
     report("bookings", 1, 1)
     return booked
+
+
+def _write_record(
+    connection: Connection,
+    follow_ups: FollowUpFactory,
+    orders: OrderFactory,
+    counts: dict[str, int],
+    report: Progress,
+) -> None:
+    """Follow-ups, prescriptions and immunizations in one transaction; ``counts`` gets the rows
+    of every record table, those written beside the encounters included."""
+    report("record", 0, 1)
+    with connection.begin():
+        written = follow_ups.write(BulkWriter(connection))
+    for table, rows in (*written.items(), *orders.counts.items()):
+        counts[table] += rows
+    report("record", 1, 1)

@@ -19,6 +19,9 @@ PLACES, INSTITUTIONS, STAFF, RESIDENTS, ENCOUNTERS, BOOKINGS = range(1, 7)
 # Referrals are drawn beside the encounters; finance reports and insurance settlements from a
 # built county, as its institutions and the insurance bureau would push them.
 REFERRALS, FINANCE, SETTLEMENTS = range(7, 10)
+# The clinical record beyond encounters: e-health cards, chronic follow-ups and prescriptions,
+# immunizations, and what follows the encounters (lab reports, referral requests).
+CARDS, FOLLOW_UPS, IMMUNIZATIONS, ORDERS = range(10, 14)
 
 _U64_MAX = np.iinfo(np.uint64).max
 

@@ -29,6 +29,7 @@ Columns = dict[str, list[object]]
 
 MIGRANT_HOUSEHOLDS = 0.065  # of households without anyone 60+: hukou in another province
 INFANTS_WITHOUT_ID = 0.3
+EHEALTH_CARDS = 0.9  # residents who have claimed their e-health card
 ADULT = 18
 
 # (age from, share) steps: who is registered here but lives elsewhere most of the year (not 常住)
@@ -52,6 +53,7 @@ class Population:
     permanent: np.ndarray
     hypertension: np.ndarray
     diabetes: np.ndarray
+    birth: np.ndarray  # datetime64[D]
 
     @classmethod
     def join(cls, parts: list[Population]) -> Population:
@@ -137,6 +139,7 @@ class ResidentFactory:
                 "sex": np.where(male, "male", "female").tolist(),
                 "birth_date": np.datetime_as_string(birth).tolist(),
                 "id_number": self._id_numbers(rng, area[hh], birth, male, age),
+                "ehealth_card_no": self._ehealth_cards(number, people),
                 "phone": self._phones(rng, age),
                 "household_id": np.array(hh_hex)[hh].tolist(),
                 "relation": np.take(RELATIONS, grid.relation[at]).tolist(),
@@ -161,7 +164,7 @@ class ResidentFactory:
         self.people += people
         self.households += n_households
         population = Population(
-            hi, lo, age.astype(np.float32), male, home.astype(np.int32), permanent, htn, dm
+            hi, lo, age.astype(np.float32), male, home.astype(np.int32), permanent, htn, dm, birth
         )
         return tables, population
 
@@ -195,6 +198,13 @@ class ResidentFactory:
         has = ~((age < 1) & (rng.random(len(age)) < INFANTS_WITHOUT_ID))
         issued = iter(self.id_numbers.issue(area[has], birth[has], male[has]))
         return [next(issued) if h else None for h in has.tolist()]
+
+    def _ehealth_cards(self, number: int, people: int) -> list[str | None]:
+        """电子健康卡号 (64 hex digits) for most residents, from a stream of their own."""
+        rng = ids.stream(self.seed, ids.CARDS, number)
+        digits = rng.integers(0, 256, size=(people, 32), dtype=np.uint8).tobytes().hex().upper()
+        has = (rng.random(people) < EHEALTH_CARDS).tolist()
+        return [digits[64 * i : 64 * i + 64] if h else None for i, h in enumerate(has)]
 
     def _phones(self, rng: np.random.Generator, age: np.ndarray) -> list[str | None]:
         has = rng.random(len(age)) < _steps(age, PHONE)

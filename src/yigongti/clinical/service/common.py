@@ -46,7 +46,7 @@ def writable_resident(session: Session, actor: Actor, resident_id: uuid.UUID) ->
 
 
 def recording_institution(
-    actor: Actor, institution_id: uuid.UUID | None, session: Session
+    session: Session, actor: Actor, institution_id: uuid.UUID | None
 ) -> uuid.UUID:
     """Where a record is made: the actor's own institution unless he has none (a system feed)."""
     chosen = institution_id or actor.institution_id
@@ -169,15 +169,13 @@ def visible_row(
     """A record whose resident the actor may see; ``NotFound`` otherwise, without a hint that it
     exists. ``what`` names the record (en, zh) in the message."""
     row = session.get(model, row_id)
-    try:
-        if row is None:
-            raise NotFound(en="", zh="")
-        visible_resident(session, actor, row.resident_id, reason)  # type: ignore[attr-defined]
-    except NotFound:
-        raise NotFound(
-            en=f"No such {what[0]} in your scope", zh=f"您的权限范围内无此{what[1]}"
-        ) from None
-    return row
+    if row is not None:
+        try:
+            visible_resident(session, actor, row.resident_id, reason)  # type: ignore[attr-defined]
+            return row
+        except NotFound:
+            pass
+    raise NotFound(en=f"No such {what[0]} in your scope", zh=f"您的权限范围内无此{what[1]}")
 
 
 def audit_read(

@@ -78,7 +78,7 @@ def _encounter_view(row: Encounter) -> EncounterView:
 def record_encounter(session: Session, actor: Actor, new: NewEncounter) -> EncounterView:
     """Record an encounter of a resident in the actor's scope at the actor's institution."""
     resident_id = writable_resident(session, actor, new.resident_id)
-    institution_id = recording_institution(actor, new.institution_id, session)
+    institution_id = recording_institution(session, actor, new.institution_id)
     checked_choice(new.kind, ENCOUNTER_KINDS, "kind")
     checked_time(new.started_at, "started_at")
     if new.ended_at is not None and checked_time(new.ended_at, "ended_at") < new.started_at:
@@ -227,7 +227,7 @@ class ConditionView:
 def record_condition(session: Session, actor: Actor, new: NewCondition) -> ConditionView:
     """Add a diagnosis to the problem list of a resident in the actor's scope."""
     resident_id = writable_resident(session, actor, new.resident_id)
-    institution_id = recording_institution(actor, new.institution_id, session)
+    institution_id = recording_institution(session, actor, new.institution_id)
     checked_diagnosis(new.code, "code")
     if new.onset_date > date.today():
         raise invalid_field("onset_date", "The onset is in the future", "发病日期不能晚于今天")

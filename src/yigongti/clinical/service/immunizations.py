@@ -74,7 +74,7 @@ class ImmunizationView:
 def record_immunization(session: Session, actor: Actor, new: NewImmunization) -> ImmunizationView:
     """Record a vaccine dose of a resident in the actor's scope at the actor's institution."""
     resident_id = writable_resident(session, actor, new.resident_id)
-    institution_id = recording_institution(actor, new.institution_id, session)
+    institution_id = recording_institution(session, actor, new.institution_id)
     if new.vaccine_code not in vaccine_catalog():
         raise invalid_field(
             "vaccine_code",

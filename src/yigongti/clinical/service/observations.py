@@ -263,7 +263,7 @@ def _checked_report(
 def record_observation(session: Session, actor: Actor, new: NewObservation) -> ObservationView:
     """Record an observation of a resident in the actor's scope at the actor's institution."""
     resident_id = writable_resident(session, actor, new.resident_id)
-    institution_id = recording_institution(actor, new.institution_id, session)
+    institution_id = recording_institution(session, actor, new.institution_id)
     row = observation_row(session, actor, new, resident_id, institution_id)
     session.add(row)
     session.flush()

@@ -115,7 +115,7 @@ def record_medication_request(
 ) -> MedicationRequestView:
     """Prescribe for a resident in the actor's scope at the actor's institution."""
     resident_id = writable_resident(session, actor, new.resident_id)
-    institution_id = recording_institution(actor, new.institution_id, session)
+    institution_id = recording_institution(session, actor, new.institution_id)
     drug = medication_catalog().get(new.medication_code)
     if drug is None:
         raise invalid_field(

@@ -93,7 +93,7 @@ def record_diagnostic_report(
     the whole report (nothing is written).
     """
     resident_id = writable_resident(session, actor, new.resident_id)
-    institution_id = recording_institution(actor, new.institution_id, session)
+    institution_id = recording_institution(session, actor, new.institution_id)
     checked_choice(new.category, REPORT_CATEGORIES, "category")
     entry = report_catalog().get(new.code)
     if entry is None or entry["category"] != new.category:

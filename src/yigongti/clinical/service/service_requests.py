@@ -107,7 +107,7 @@ def record_service_request(
 ) -> ServiceRequestView:
     """Request a service for a resident in the actor's scope from the actor's institution."""
     resident_id = writable_resident(session, actor, new.resident_id)
-    institution_id = recording_institution(actor, new.requester_institution_id, session)
+    institution_id = recording_institution(session, actor, new.requester_institution_id)
     checked_choice(new.category, SERVICE_CATEGORIES, "category")
     checked_choice(new.intent, REQUEST_INTENTS, "intent")
     _check_code(new.category, new.code)
