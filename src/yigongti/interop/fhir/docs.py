@@ -13,7 +13,8 @@ _INTRO = """# FHIR R4 API
 yigongti serves FHIR R4 (4.0.1 JSON) at `/fhir`, over the same records, permissions and audit
 as the JSON API: a FHIR resource is a view of a domain record, not a second copy of it.
 `/fhir/metadata` (no login) is the CapabilityStatement; this page is generated from the same
-registry (`interop/fhir/docs.py`), so both list exactly what is served.
+registry (`interop/fhir/docs.py`), so both list exactly what is served. How the shared record
+maps (codes, extensions, decisions) is in `docs/fhir-record.md`.
 
 ## Connecting
 - **Tokens**: `POST /api/v1/auth/token`: people with the password grant; an institution's HIS
