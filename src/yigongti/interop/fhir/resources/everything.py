@@ -61,7 +61,8 @@ def patient_everything(ctx: Context, call: OperationCall) -> Answer:
                 f"该档案超过 {MOST_ENTRIES} 条，请用 _type 或 start/end 缩小范围",
             )
     entries = [_entry(ctx, r, "match") for r in found]
-    entries += [_entry(ctx, r, "include") for r in _referred(ctx, found)]
+    if "_type" not in given:  # _type keeps only the listed types
+        entries += [_entry(ctx, r, "include") for r in _referred(ctx, found)]
     bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(found)}
     return Answer(200, {**bundle, "entry": entries})
 
