@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "yigongti.clinical.models",
     "yigongti.booking.models",
     "yigongti.analytics.models",
+    "yigongti.interop.empi.models",
 )
 
 

@@ -183,6 +183,10 @@ class Resident(Base):
     permanent: Mapped[bool] = mapped_column(Boolean, default=True)  # 常住
     insurance_type: Mapped[str] = mapped_column(String(16))  # urban_rural | employee | none
     deceased_on: Mapped[date | None] = mapped_column(Date)
+    # Set when the master patient index merged him into another resident (reversible).
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("residents.id", name="fk_residents_merged_into")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
