@@ -167,7 +167,10 @@ class Resident(Base):
     """A person of the resident master index (居民主索引)."""
 
     __tablename__ = "residents"
-    __table_args__ = (Index("ix_residents_name", "name"),)
+    __table_args__ = (
+        Index("ix_residents_name", "name"),
+        Index("ix_residents_birth_date", "birth_date"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(40))

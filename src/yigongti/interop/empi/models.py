@@ -25,7 +25,7 @@ class SourceRecord(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institutions.id"))
-    mrn: Mapped[str] = mapped_column(String(40))
+    mrn: Mapped[str | None] = mapped_column(String(40))  # None: no re-send key
     name: Mapped[str] = mapped_column(String(40))
     sex: Mapped[str | None] = mapped_column(String(6))
     birth_date: Mapped[date | None] = mapped_column(Date)

@@ -19,6 +19,12 @@ from yigongti.registry.service.institutions import (
     members_of_community,
     referral_chain,
 )
+from yigongti.registry.service.matching import (
+    BlockingKeys,
+    county_places,
+    mark_merged,
+    match_candidates_by_keys,
+)
 from yigongti.registry.service.names import pinyin_initials
 from yigongti.registry.service.practitioners import (
     NewPractitioner,
@@ -56,6 +62,7 @@ from yigongti.registry.service.scope import (
 )
 
 __all__ = [
+    "BlockingKeys",
     "CommunityTree",
     "InstitutionNode",
     "InstitutionQuery",
@@ -72,6 +79,7 @@ __all__ = [
     "community_of",
     "community_trees",
     "count_residents",
+    "county_places",
     "create_institution",
     "create_practitioner",
     "create_team",
@@ -91,6 +99,8 @@ __all__ = [
     "list_towns",
     "list_villages",
     "lock_resident",
+    "mark_merged",
+    "match_candidates_by_keys",
     "members_of_community",
     "pinyin_initials",
     "referral_chain",
