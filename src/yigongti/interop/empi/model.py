@@ -118,7 +118,6 @@ COMPARISONS: tuple[Comparison, ...] = (
                 'levenshtein("name_l", "name_r") <= 1',
                 lambda a, b: edit_distance(a["name"] or "", b["name"] or "") <= 1,
             ),
-            Level("same initials", "close", '"initials_l" = "initials_r"', _same("initials")),
             ELSE,
         ),
     ),

@@ -1,5 +1,6 @@
 """Use cases of the master patient index, split by what they are about."""
 
+from yigongti.interop.empi.service.jobs import BacklogJob, backlog_job, start_backlog
 from yigongti.interop.empi.service.linking import (
     BacklogReport,
     identifiers_of,
@@ -19,6 +20,7 @@ from yigongti.interop.empi.service.reviews import (
 )
 
 __all__ = [
+    "BacklogJob",
     "BacklogReport",
     "Candidate",
     "LinkOutcome",
@@ -26,6 +28,7 @@ __all__ = [
     "PatientRecord",
     "PersonSide",
     "ReviewView",
+    "backlog_job",
     "decide_review",
     "identifiers_of",
     "link_backlog",
@@ -34,6 +37,7 @@ __all__ = [
     "merge_residents",
     "open_reviews",
     "stage_records",
+    "start_backlog",
     "unmerge",
     "waiting_count",
 ]

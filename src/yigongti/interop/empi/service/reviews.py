@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from yigongti import registry
@@ -86,9 +86,9 @@ def open_reviews(
     return len(rows), views
 
 
-def _scope(session: Session, actor: Actor):  # noqa: ANN202 - a SQL condition
+def _scope(session: Session, actor: Actor) -> ColumnElement[bool]:
     if actor.role_def.scope in (roles.COUNTY, roles.WITH_REASON):
-        return True
+        return true()
     visible = select(Resident.id).where(registry.resident_filter(session, actor))
     return or_(
         SourceRecord.institution_id == actor.institution_id, Review.candidate_id.in_(visible)
