@@ -22,6 +22,8 @@ from yigongti.interop.empi.features import Features
 
 Test = Callable[[Features, Features], bool]
 MODEL_RESOURCE = "data/model.json"
+NOT_OBSERVED = 1e-6
+CLAMP = 1e-300  # Splink clamps m and u from below at this
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -227,12 +229,16 @@ def probability_of(match_weight: float) -> float:
 
 
 def _log2_bf(level: dict[str, Any]) -> float:
+    # As Splink weighs a level: a probability it did not observe in training (left out of the
+    # JSON, or written as text) counts as 1e-6, and both are clamped from below.
     if level.get("is_null_level"):
         return 0.0
-    m, u = level.get("m_probability"), level.get("u_probability")
-    if not m or not u:
-        return 0.0
-    return math.log2(m / u)
+    m, u = _probability(level.get("m_probability")), _probability(level.get("u_probability"))
+    return math.log2(max(m, CLAMP) / max(u, CLAMP))
+
+
+def _probability(value: object) -> float:
+    return float(value) if isinstance(value, float | int) else NOT_OBSERVED
 
 
 @cache
