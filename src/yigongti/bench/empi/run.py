@@ -14,7 +14,7 @@ from typing import Any
 
 from yigongti.bench.empi.generate import LinkageSet, generate
 from yigongti.interop.empi.features import FEATURE_COLUMNS, Features, Gazetteer, features_of
-from yigongti.interop.empi.model import TrainedModel, splink_settings
+from yigongti.interop.empi.model import TrainedModel, completed, splink_settings
 from yigongti.interop.empi.thresholds import Thresholds, id_conflict, valid_id_number
 
 Progress = Callable[[str], None]
@@ -107,8 +107,9 @@ def link(
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
     for rule in (block_on("birth_date"), block_on("name_py"), block_on("phone")):
         linker.training.estimate_parameters_using_expectation_maximisation(rule)
-    settings = linker.misc.save_model_to_json()
+    settings = completed(linker.misc.save_model_to_json())
     model = TrainedModel.from_settings(settings)
+    linker = Linker([left, right], settings, log_level=logging.WARNING)
     say(f"model trained (u by random sampling, m by EM) in {time.perf_counter() - clock:.1f} s")
 
     for record, holder in pending:

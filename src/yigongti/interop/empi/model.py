@@ -228,9 +228,20 @@ def probability_of(match_weight: float) -> float:
     return 1.0 / (1.0 + 2.0 ** (-match_weight))
 
 
+def completed(settings: dict[str, Any]) -> dict[str, Any]:
+    """The trained settings with every level's m and u set: one training did not observe
+    (Splink leaves it out, and would guess a default) counts as 1e-6, as Splink counts a
+    level it marked unobserved. Predict with these so Splink and the scorer agree."""
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if not level.get("is_null_level"):
+                for key in ("m_probability", "u_probability"):
+                    level[key] = _probability(level.get(key))
+    return settings
+
+
 def _log2_bf(level: dict[str, Any]) -> float:
-    # As Splink weighs a level: a probability it did not observe in training (left out of the
-    # JSON, or written as text) counts as 1e-6, and both are clamped from below.
+    # As Splink weighs a level: m and u clamped from below.
     if level.get("is_null_level"):
         return 0.0
     m, u = _probability(level.get("m_probability")), _probability(level.get("u_probability"))
