@@ -292,6 +292,16 @@ def _set_link(
     if source.resident_id != resident_id or source.link_method != method:
         why = "new resident" if method == "new" else f"{method} p={probability or 0:.4f}"
         set_link(session, actor, source, resident_id, method, why)
+    else:  # a re-sent record that still points where it did: the update is audited all the same
+        audit.record(
+            session,
+            actor,
+            "update",
+            "empi_source_record",
+            source.id,
+            person_id=resident_id,
+            detail=f"method={method} unchanged",
+        )
     decision = "new" if method == "new" else "linked"
     return LinkOutcome(source.id, resident_id, decision, method, probability)
 
