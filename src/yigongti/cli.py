@@ -510,6 +510,10 @@ def bench_empi(
     save_model: Annotated[
         Path | None, typer.Option(help="Write the trained Splink model (JSON) here")
     ] = None,
+    single_residents: Annotated[
+        int,
+        typer.Option(min=0, help="Also link 200 records one by one against a county this big"),
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
 ) -> None:
     """Master patient index linkage on a generated set with known truth: precision, recall, F1."""
@@ -520,6 +524,10 @@ def bench_empi(
 
     say = (lambda _: None) if as_json else console.print
     result = empi.run(records, seed, Thresholds(link=link, review=review), save_model, say)
+    if single_residents:
+        from yigongti.bench.empi.single import single_record_latency
+
+        result |= single_record_latency(single_residents, seed=seed)
     if not as_json:
         console.print(
             f"{result['records']:,} records against {result['residents']:,} residents: "
