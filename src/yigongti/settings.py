@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # number (web.limits.Admission), so a burst waits its turn instead of holding connections
     # while it waits for a worker thread (which deadlocks until the pool times out).
     db_pool_size: int = 20
+    # Master patient index: match probability that links at once, and from which a clerk decides.
+    empi_link_threshold: float = 0.99
+    empi_review_threshold: float = 0.80
 
     @property
     def effective_database_url(self) -> str:

@@ -24,6 +24,9 @@ ALL_PERMISSIONS = {
     roles.INDICATOR_MANAGE,
     roles.ALERT_READ,
     roles.ALERT_CLOSE,
+    roles.EMPI_LINK,
+    roles.EMPI_REVIEW,
+    roles.EMPI_MERGE,
     *(roles.channel(c) for c in ("online", "kiosk", "window", "phone", "external", "referral")),
 }
 
@@ -153,3 +156,15 @@ def test_a_missing_permission_is_refused_naming_the_role_in_both_languages() -> 
     assert "共享中心阅片医生" in caught.value.zh
     assert "Shared-center reader" in caught.value.en
     assert "resident:reveal" in caught.value.en
+
+
+def test_empi_linked_by_doctors_and_clerks_reviewed_by_clerks_merged_by_admins() -> None:
+    assert _holders(roles.EMPI_LINK) == {
+        "village_doctor",
+        "township_doctor",
+        "county_doctor",
+        "window_clerk",
+        "system_admin",
+    }
+    assert _holders(roles.EMPI_REVIEW) == {"window_clerk", "system_admin"}
+    assert _holders(roles.EMPI_MERGE) == {"system_admin"}

@@ -26,6 +26,7 @@ def ui_modules() -> list[Path]:
         [
             *(PACKAGE / "web" / "ui").rglob("*.py"),
             *PACKAGE.glob("*/pages.py"),
+            *PACKAGE.glob("*/*/pages.py"),  # packages inside a top package (interop/empi)
             *PACKAGE.glob("*/pages/*.py"),
         ]
     )

@@ -27,7 +27,7 @@ from tests.support import (
     visible_ids,
     wards,
 )
-from tests.web import analytics_matrix, booking_matrix, datacenter_matrix
+from tests.web import analytics_matrix, booking_matrix, datacenter_matrix, empi_matrix
 from tests.web.analytics_matrix import DashboardFacts
 from tests.web.booking_matrix import BookingFacts
 from yigongti.clinical.models import Encounter
@@ -361,6 +361,7 @@ def matrix(passwords: Mapping[str, str]) -> list[Row]:
         *(Row(*row) for row in booking_matrix.rows()),
         *(Row(*row) for row in analytics_matrix.rows()),
         *(Row(*row) for row in datacenter_matrix.rows()),
+        *(Row(*row) for row in empi_matrix.rows()),
     ]
 
 

@@ -1,1 +1,1 @@
-"""The standards faces: FHIR R4 (``fhir/``), bulk data and the master patient index (``empi/``)."""
+"""The standards faces: FHIR R4 (``fhir/``), bulk data (``bulk/``), the patient index (``empi/``)."""

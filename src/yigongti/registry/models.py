@@ -167,7 +167,10 @@ class Resident(Base):
     """A person of the resident master index (居民主索引)."""
 
     __tablename__ = "residents"
-    __table_args__ = (Index("ix_residents_name", "name"),)
+    __table_args__ = (
+        Index("ix_residents_name", "name"),
+        Index("ix_residents_birth_date", "birth_date"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(40))
@@ -185,6 +188,10 @@ class Resident(Base):
     permanent: Mapped[bool] = mapped_column(Boolean, default=True)  # 常住
     insurance_type: Mapped[str] = mapped_column(String(16))  # urban_rural | employee | none
     deceased_on: Mapped[date | None] = mapped_column(Date)
+    # Set when the master patient index merged him into another resident (reversible).
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("residents.id", name="fk_residents_merged_into")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 

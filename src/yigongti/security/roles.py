@@ -24,6 +24,9 @@ LAKE_EXPORT = "lake:export"  # run the export of the operational database into t
 INDICATOR_MANAGE = "indicator:manage"  # add or change indicators, measures and targets
 ALERT_READ = "alert:read"  # indicator alerts of the actor's institution (or all, county-wide)
 ALERT_CLOSE = "alert:close"  # close an alert with a note
+EMPI_LINK = "empi:link"  # link an institution's incoming patient record to a resident
+EMPI_REVIEW = "empi:review"  # decide the master patient index's review queue
+EMPI_MERGE = "empi:merge"  # merge two residents found to be one person, and undo it
 
 
 def channel(code: str) -> str:
@@ -81,6 +84,7 @@ ROLES: dict[str, Role] = {
             channel("referral"),
             channel("window"),
             ALERT_READ,
+            EMPI_LINK,
         ),
         _role(
             "township_doctor",
@@ -96,6 +100,7 @@ ROLES: dict[str, Role] = {
             channel("referral"),
             channel("window"),
             ALERT_READ,
+            EMPI_LINK,
         ),
         _role(
             "county_doctor",
@@ -109,6 +114,7 @@ ROLES: dict[str, Role] = {
             QUEUE_RUN,
             channel("window"),
             ALERT_READ,
+            EMPI_LINK,
         ),
         _role(
             "center_reader",
@@ -157,6 +163,8 @@ ROLES: dict[str, Role] = {
             channel("window"),
             channel("kiosk"),
             channel("phone"),
+            EMPI_LINK,
+            EMPI_REVIEW,
         ),
         _role(
             "system_admin",
@@ -171,6 +179,9 @@ ROLES: dict[str, Role] = {
             LAKE_LOAD,
             LAKE_EXPORT,
             ALERT_READ,
+            EMPI_LINK,
+            EMPI_REVIEW,
+            EMPI_MERGE,
         ),
         _role(
             "booking_platform",

@@ -12,6 +12,7 @@ from yigongti.analytics.api import router as analytics_router
 from yigongti.booking.api import router as booking_router
 from yigongti.clinical.api import router as record_router
 from yigongti.db import make_engine
+from yigongti.interop.empi.api import router as empi_router
 from yigongti.interop.fhir import resources  # noqa: F401 - registers the FHIR resource types
 from yigongti.interop.fhir.api import router as fhir_router
 from yigongti.registry.api import router as registry_router
@@ -34,6 +35,7 @@ def api_router() -> APIRouter:
         record_router,
         booking_router,
         analytics_router,
+        empi_router,
     ):
         # Every error answers problem+json; the document says so instead of FastAPI's default.
         router.include_router(domain_router, responses=PROBLEM_RESPONSES)

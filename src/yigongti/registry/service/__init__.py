@@ -36,6 +36,12 @@ from yigongti.registry.service.institutions import (
     referral_chain,
 )
 from yigongti.registry.service.lookup import ResidentQuery, find_residents
+from yigongti.registry.service.matching import (
+    BlockingKeys,
+    county_places,
+    mark_merged,
+    match_candidates_by_keys,
+)
 from yigongti.registry.service.names import pinyin_initials
 from yigongti.registry.service.practitioners import (
     NewPractitioner,
@@ -79,6 +85,7 @@ from yigongti.registry.service.scope import (
 __all__ = [
     "EHEALTH_CARD_NO",
     "ID_NUMBER",
+    "BlockingKeys",
     "CommunityFilter",
     "CommunityTree",
     "DepartmentFilter",
@@ -101,6 +108,7 @@ __all__ = [
     "community_of",
     "community_trees",
     "count_residents",
+    "county_places",
     "create_institution",
     "create_practitioner",
     "create_team",
@@ -130,6 +138,8 @@ __all__ = [
     "list_towns",
     "list_villages",
     "lock_resident",
+    "mark_merged",
+    "match_candidates_by_keys",
     "members_of_community",
     "pinyin_initials",
     "place_names",

@@ -51,6 +51,7 @@ def mount_ui(app: FastAPI) -> None:
 def _register_pages() -> None:
     from yigongti.analytics import pages as analytics_pages
     from yigongti.booking import pages as booking_pages
+    from yigongti.interop.empi import pages as empi_pages
     from yigongti.registry import pages as registry_pages
     from yigongti.security import pages as security_pages
     from yigongti.web.ui import home, login
@@ -61,6 +62,7 @@ def _register_pages() -> None:
     security_pages.register()
     booking_pages.register()
     analytics_pages.register()
+    empi_pages.register()
 
 
 def _keep_storage_in(data_dir: Path) -> None:

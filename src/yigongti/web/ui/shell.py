@@ -57,6 +57,10 @@ def nav_items(actor: Actor) -> list[NavItem]:
             NavItem("/data-center", "storage", t("数据中心")),
             actor.can(roles.LAKE_LOAD) or actor.can(roles.LAKE_EXPORT),
         ),
+        (
+            NavItem("/empi/reviews", "join_inner", t("患者主索引审核")),
+            actor.can(roles.EMPI_REVIEW),
+        ),
         (NavItem("/institutions", "account_tree", t("医疗机构")), True),
         (NavItem("/practitioners", "medical_services", t("医务人员")), True),
         (NavItem("/audit", "policy", t("审计日志")), actor.can(roles.AUDIT_READ)),

@@ -1,0 +1,406 @@
+"""Linking incoming records to residents: one record now (FHIR create, ``$match``), or an
+institution's whole backlog in batches with progress.
+
+A valid ID number of a resident links at once, unless the name or birth date conflicts badly:
+then the number is not trusted and the record is scored without it, and at worst a clerk
+decides. Otherwise the trained model scores the candidates blocking found: at or above the
+link threshold the best links, from the review threshold a clerk decides, below it the record
+becomes a new resident. A clerk's earlier decision on a re-sent record is never overridden.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from yigongti import registry
+from yigongti.db import unit_of_work
+from yigongti.interop.empi.features import Features, Gazetteer
+from yigongti.interop.empi.model import Score
+from yigongti.interop.empi.models import LinkChange, Review, SourceRecord
+from yigongti.interop.empi.service.records import (
+    Candidate,
+    LinkOutcome,
+    PatientRecord,
+    checked_record,
+    gazetteer,
+    record_features,
+    scored_candidates,
+)
+from yigongti.interop.empi.thresholds import Thresholds, id_conflict, valid_id_number
+from yigongti.kernel import Invalid, NotFound, invalid_field, now
+from yigongti.registry.models import Resident
+from yigongti.security import Actor, audit, roles
+from yigongti.settings import get_settings
+
+HUMAN_METHODS = ("review", "manual")
+BATCH = 200
+
+
+def thresholds() -> Thresholds:
+    """The configured thresholds (settings ``empi_link_threshold``, ``empi_review_threshold``)."""
+    settings = get_settings()
+    return Thresholds(link=settings.empi_link_threshold, review=settings.empi_review_threshold)
+
+
+def link_record(session: Session, actor: Actor, record: PatientRecord) -> LinkOutcome:
+    """Store an institution's record (re-sending an MRN updates it) and link it to a resident.
+
+    An ID number that fails GB 11643 is refused (``Invalid`` naming the position) and nothing
+    is written.
+    """
+    actor.require(roles.EMPI_LINK)
+    record = checked_record(record, strict_id=True)
+    registry.get_institution(session, record.institution_id)
+    source = _upsert(session, record)
+    return _link(session, actor, source, gazetteer(session))
+
+
+def stage_records(session: Session, actor: Actor, records: Iterable[PatientRecord]) -> int:
+    """Store a backlog of records as sent, unlinked, for ``link_backlog``; returns how many.
+
+    ID numbers are kept as typed, even when they fail GB 11643: the linker treats them as
+    noisy data.
+    """
+    actor.require(roles.EMPI_LINK)
+    count = 0
+    for record in records:
+        checked = checked_record(record, strict_id=False)
+        registry.get_institution(session, checked.institution_id)
+        _upsert(session, checked)
+        count += 1
+    audit.record(session, actor, "stage", "empi_source_record", detail=f"records={count}")
+    return count
+
+
+def match_candidates(
+    session: Session, actor: Actor, record: PatientRecord, *, limit: int = 10
+) -> list[Candidate]:
+    """The residents most likely to be the record's person, best first (FHIR ``$match``)."""
+    actor.require(roles.EMPI_LINK)
+    record = checked_record(record, strict_id=True)
+    source = SourceRecord(**_fields(record))
+    scored = scored_candidates(session, record_features(source, gazetteer(session)))
+    found = [
+        Candidate(r.id, s.probability, s.match_weight, s.agreements)
+        for r, s in scored[: max(1, min(limit, 50))]
+    ]
+    for candidate in found:
+        audit.record(
+            session,
+            actor,
+            "match",
+            "resident",
+            candidate.resident_id,
+            person_id=candidate.resident_id,
+            detail=f"p={candidate.probability:.4f}",
+        )
+    return found
+
+
+def identifiers_of(session: Session, resident_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """(institution, medical-record number) of every record linked to the resident."""
+    rows = session.execute(
+        select(SourceRecord.institution_id, SourceRecord.mrn)
+        .where(SourceRecord.resident_id == resident_id, SourceRecord.mrn.is_not(None))
+        .order_by(SourceRecord.received_at)
+    )
+    return [(i, m) for i, m in rows]
+
+
+@dataclass(frozen=True)
+class BacklogReport:
+    """What a backlog run did."""
+
+    total: int
+    linked: int
+    review: int
+    new: int
+
+
+def link_backlog(
+    engine: Engine,
+    actor: Actor,
+    institution_id: uuid.UUID,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> BacklogReport:
+    """Link every waiting record of an institution, a batch per transaction.
+
+    ``progress(done, total)`` is called after each batch; a failure keeps what earlier batches
+    linked, and a new run continues with what is still waiting.
+    """
+    actor.require(roles.EMPI_LINK)
+    waiting = (
+        select(SourceRecord.id)
+        .where(
+            SourceRecord.institution_id == institution_id,
+            SourceRecord.resident_id.is_(None),
+            SourceRecord.link_method.is_(None),
+            ~select(Review.id)
+            .where(Review.source_record_id == SourceRecord.id, Review.status == "open")
+            .exists(),
+        )
+        .order_by(SourceRecord.id)
+    )
+    with unit_of_work(engine) as session:
+        ids = list(session.scalars(waiting))
+    counts = {"linked": 0, "review": 0, "new": 0}
+    progress(0, len(ids))
+    for start in range(0, len(ids), BATCH):
+        with unit_of_work(engine) as session:
+            places = gazetteer(session)
+            for source_id in ids[start : start + BATCH]:
+                source = session.get(SourceRecord, source_id)
+                assert source is not None
+                outcome = _link(session, actor, source, places)
+                counts[outcome.decision] += 1
+        progress(min(start + BATCH, len(ids)), len(ids))
+    return BacklogReport(len(ids), counts["linked"], counts["review"], counts["new"])
+
+
+def waiting_count(session: Session, institution_id: uuid.UUID) -> int:
+    """How many records of the institution wait for linkage."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(SourceRecord)
+            .where(
+                SourceRecord.institution_id == institution_id,
+                SourceRecord.resident_id.is_(None),
+                SourceRecord.link_method.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def _fields(record: PatientRecord) -> dict[str, object]:
+    return {
+        "institution_id": record.institution_id,
+        "mrn": record.mrn,
+        "name": record.name,
+        "sex": record.sex,
+        "birth_date": record.birth_date,
+        "id_number": record.id_number,
+        "phone": record.phone,
+        "address": record.address,
+    }
+
+
+def _upsert(session: Session, record: PatientRecord) -> SourceRecord:
+    source = None
+    if record.mrn is not None:
+        source = session.scalar(
+            select(SourceRecord).where(
+                SourceRecord.institution_id == record.institution_id,
+                SourceRecord.mrn == record.mrn,
+            )
+        )
+    if source is None:
+        source = SourceRecord(**_fields(record))
+        session.add(source)
+    else:
+        for key, value in _fields(record).items():
+            setattr(source, key, value)
+        source.received_at = now()
+    session.flush()
+    return source
+
+
+def _link(session: Session, actor: Actor, source: SourceRecord, places: Gazetteer) -> LinkOutcome:
+    if source.resident_id is not None and source.link_method in HUMAN_METHODS:
+        return LinkOutcome(source.id, source.resident_id, "linked", source.link_method, None)
+    features = record_features(source, places)
+    conflict = False
+    if valid_id_number(source.id_number):
+        held = _holder(session, features, source.id_number)
+        if held is not None:
+            resident, score = held
+            if not id_conflict(score):
+                return _set_link(session, actor, source, resident.id, "id_number", score)
+            conflict = True
+    scored = scored_candidates(session, features, use_id=not conflict)
+    best = scored[0] if scored else None
+    decision = thresholds().decide(best[1].probability if best else None, conflict)
+    if decision == "linked" and best is not None:
+        return _set_link(session, actor, source, best[0].id, "probabilistic", best[1])
+    if decision == "review" or not _registrable(source):
+        return _open_review(session, actor, source, best, "id_conflict" if conflict else "score")
+    resident_id = register_from(session, actor, source, places)
+    return _set_link(session, actor, source, resident_id, "new", best[1] if best else None)
+
+
+def _holder(
+    session: Session, features: Features, number: str | None
+) -> tuple[Resident, Score] | None:
+    for resident, score in scored_candidates(session, features):
+        if resident.id_number == number:
+            return resident, score
+    return None
+
+
+def set_link(
+    session: Session,
+    actor: Actor,
+    source: SourceRecord,
+    resident_id: uuid.UUID | None,
+    method: str,
+    why: str,
+    merge_id: uuid.UUID | None = None,
+) -> None:
+    """Point a source record at a resident, with a link-history row and an audit entry."""
+    session.add(
+        LinkChange(
+            source_record_id=source.id,
+            from_resident_id=source.resident_id,
+            to_resident_id=resident_id,
+            method=method,
+            why=why[:200],
+            merge_id=merge_id,
+            changed_by=actor.username,
+        )
+    )
+    source.resident_id = resident_id
+    source.link_method = method
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "link",
+        "empi_source_record",
+        source.id,
+        person_id=resident_id,
+        detail=f"method={method} why={why[:80]}",
+    )
+
+
+def _set_link(
+    session: Session,
+    actor: Actor,
+    source: SourceRecord,
+    resident_id: uuid.UUID,
+    method: str,
+    score: Score | None,
+) -> LinkOutcome:
+    probability = score.probability if score else None
+    source.match_probability = probability
+    source.match_weight = score.match_weight if score else None
+    if source.resident_id != resident_id or source.link_method != method:
+        why = "new resident" if method == "new" else f"{method} p={probability or 0:.4f}"
+        set_link(session, actor, source, resident_id, method, why)
+    else:  # a re-sent record that still points where it did: the update is audited all the same
+        audit.record(
+            session,
+            actor,
+            "update",
+            "empi_source_record",
+            source.id,
+            person_id=resident_id,
+            detail=f"method={method} unchanged",
+        )
+    decision = "new" if method == "new" else "linked"
+    return LinkOutcome(source.id, resident_id, decision, method, probability)
+
+
+def _open_review(
+    session: Session,
+    actor: Actor,
+    source: SourceRecord,
+    best: tuple[Resident, Score] | None,
+    reason: str,
+) -> LinkOutcome:
+    if source.resident_id is not None:
+        set_link(session, actor, source, None, "review", f"sent to review ({reason})")
+    source.link_method = None
+    probability = best[1].probability if best else 0.0
+    open_review = session.scalar(
+        select(Review).where(Review.source_record_id == source.id, Review.status == "open")
+    )
+    if open_review is None:
+        open_review = Review(source_record_id=source.id, status="open")
+        session.add(open_review)
+    open_review.candidate_id = best[0].id if best else None
+    open_review.probability = probability
+    open_review.match_weight = best[1].match_weight if best else 0.0
+    open_review.reason = reason if _registrable(source) else "incomplete"
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "review",
+        "empi_source_record",
+        source.id,
+        person_id=best[0].id if best else None,
+        detail=f"reason={open_review.reason} p={probability:.4f}",
+    )
+    return LinkOutcome(source.id, None, "review", "probabilistic", probability)
+
+
+def _registrable(source: SourceRecord) -> bool:
+    has_id = valid_id_number(source.id_number)
+    return has_id or (source.sex is not None and source.birth_date is not None)
+
+
+def register_from(
+    session: Session, actor: Actor, source: SourceRecord, places: Gazetteer
+) -> uuid.UUID:
+    """Register the record's person as a new resident through the registry's face.
+
+    The village is the one the address names, else one of the sending institution's area.
+    The index registers on the institution's behalf, so linking implies ``resident:write``.
+    """
+    village_id = _village_of(session, actor, source, places)
+    number = source.id_number if valid_id_number(source.id_number) else None
+    phone = source.phone if source.phone and registry_phone(source.phone) else None
+    registrar = replace(actor, extra_permissions=actor.extra_permissions | {roles.RESIDENT_WRITE})
+    try:
+        view = registry.register_resident(
+            session,
+            registrar,
+            registry.NewResident(
+                name=source.name,
+                id_number=number,
+                residence_village_id=village_id,
+                sex=None if number else source.sex,
+                birth_date=None if number else source.birth_date,
+                phone=phone,
+            ),
+        )
+    except Invalid as error:
+        raise invalid_field(
+            error.fields[0].field if error.fields else "record",
+            f"The record cannot become a new resident: {error.en}",
+            f"该记录无法建立新居民档案：{error.zh}",
+        ) from error
+    return view.id
+
+
+def registry_phone(phone: str) -> bool:
+    """Whether the registry accepts the phone (an 11-digit mobile number)."""
+    return len(phone) == 11 and phone.isdigit() and phone[0] == "1" and phone[1] in "3456789"
+
+
+def _village_of(
+    session: Session, actor: Actor, source: SourceRecord, places: Gazetteer
+) -> uuid.UUID:
+    town, village = places.place_of(source.address)
+    by_name = {(t, v): i for t, v, i in registry.county_places(session)}
+    area = list(session.scalars(registry.area_village_ids(session, source.institution_id)))
+    named = by_name.get((town, village)) if village else None
+    restricted = actor.role_def.scope == roles.AREA and area
+    if named is not None and (not restricted or named in area):
+        return named
+    if area:
+        institution = registry.get_institution(session, source.institution_id)
+        return institution.village_id if institution.village_id in area else area[0]
+    if named is not None:
+        return named
+    if by_name:
+        return next(iter(by_name.values()))
+    raise NotFound(
+        en="The county has no villages to register a resident in", zh="本县尚无村（社区）"
+    )
