@@ -1,1 +1,1 @@
-"""The standards faces: FHIR R4 (``fhir/``), bulk data (``bulk/``), the patient index (``empi/``)."""
+"""The standards faces: FHIR R4 (``fhir/``), bulk data (``bulk/``), patient index (``empi/``)."""
