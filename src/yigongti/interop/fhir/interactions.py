@@ -10,10 +10,11 @@ import uuid
 from urllib.parse import parse_qsl, urlencode
 
 from yigongti.interop.fhir.context import Context
-from yigongti.interop.fhir.errors import fhir_error, invalid
+from yigongti.interop.fhir.errors import Issue, fhir_error, invalid, operation_outcome
 from yigongti.interop.fhir.resource import (
     Answer,
     ResourceType,
+    Stored,
     parse_id,
     references_at,
     resource_type,
@@ -170,8 +171,14 @@ def create(
         existing = _conditional_match(ctx, kind, if_none_exist)
         if existing is not None:
             return Answer(200, existing, {**_etag(existing), "Location": _location(ctx, existing)})
-    new_id = kind.create(ctx, {k: v for k, v in resource.items() if k not in ("id", "meta")})
-    stored = log_version(ctx.session, kind.read(ctx, new_id), "POST")
+    made = kind.create(ctx, {k: v for k, v in resource.items() if k not in ("id", "meta")})
+    if isinstance(made, Stored) and made.outcome == "held":
+        issue = Issue("informational", made.en, made.zh, severity="information")
+        return Answer(202, operation_outcome([issue]))
+    if isinstance(made, Stored):
+        existing = with_meta(ctx.session, kind.read(ctx, made.id))  # type: ignore[arg-type]
+        return Answer(200, existing, {**_etag(existing), "Location": _location(ctx, existing)})
+    stored = log_version(ctx.session, kind.read(ctx, made), "POST")
     return Answer(201, stored, {**_etag(stored), "Location": _location(ctx, stored)})
 
 

@@ -20,6 +20,21 @@ from yigongti.interop.fhir.search import Query, SearchParam
 RESOURCE_TYPES: dict[str, ResourceType] = {}
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What a create did when it is more than "made a new one".
+
+    ``existing``: the resource describes one already held (a Patient the master patient index
+    linked to a resident), answered 200 with it. ``held``: kept aside for a person to decide
+    (the index's review queue), answered 202 with an informational OperationOutcome.
+    """
+
+    id: uuid.UUID | None
+    outcome: str  # "existing" | "held"
+    en: str = ""
+    zh: str = ""
+
+
 class ResourceType:
     """The mapping of one FHIR resource type onto a domain's services.
 
@@ -42,7 +57,7 @@ class ResourceType:
         """The total and one page of resources matching ``query`` in the actor's scope."""
         raise NotImplementedError
 
-    def create(self, ctx: Context, resource: dict) -> uuid.UUID:
+    def create(self, ctx: Context, resource: dict) -> uuid.UUID | Stored:
         """Store a new resource (already validated against the R4B model); its new id."""
         raise _not_writable(self.name)
 

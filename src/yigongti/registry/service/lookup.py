@@ -34,6 +34,7 @@ class ResidentQuery:
     born_from: date | None = None
     born_to: date | None = None  # inclusive
     phone: str | None = None
+    ehealth_card_no: str | None = None
     sort: tuple[tuple[str, bool], ...] = (("name", False),)  # (field, descending)
 
 
@@ -89,6 +90,8 @@ def _where(query: ResidentQuery) -> list:
         clauses.append(Resident.birth_date <= query.born_to)
     if query.phone is not None:
         clauses.append(Resident.phone == query.phone)
+    if query.ehealth_card_no is not None:
+        clauses.append(Resident.ehealth_card_no == query.ehealth_card_no.upper())
     return clauses
 
 
@@ -98,7 +101,7 @@ def _described(query: ResidentQuery) -> str:
     for key, value in vars(query).items():
         if value is None or key == "sort":
             continue
-        if key == "id_number":
+        if key in ("id_number", "ehealth_card_no"):
             value = mask_id_number(value)
         elif key == "phone":
             value = mask_phone(value)

@@ -50,6 +50,7 @@ class ResidentView:
     age: int
     id_number: str | None
     phone: str | None
+    ehealth_card_no: str | None  # 电子健康卡号, masked like an ID number unless revealed
     revealed: bool
     household_id: uuid.UUID | None
     relation: str
@@ -71,6 +72,9 @@ def _view(resident: Resident, reveal: bool) -> ResidentView:
         age=age_on(resident.birth_date, date.today()),
         id_number=resident.id_number if reveal else mask_id_number(resident.id_number),
         phone=resident.phone if reveal else mask_phone(resident.phone),
+        ehealth_card_no=(
+            resident.ehealth_card_no if reveal else mask_id_number(resident.ehealth_card_no)
+        ),
         revealed=reveal,
         household_id=resident.household_id,
         relation=resident.relation,

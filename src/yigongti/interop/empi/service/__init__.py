@@ -7,7 +7,9 @@ from yigongti.interop.empi.service.linking import (
     link_backlog,
     link_record,
     match_candidates,
+    resident_by_mrn,
     stage_records,
+    thresholds,
     waiting_count,
 )
 from yigongti.interop.empi.service.merges import MergeView, merge_residents, unmerge
@@ -36,8 +38,10 @@ __all__ = [
     "match_candidates",
     "merge_residents",
     "open_reviews",
+    "resident_by_mrn",
     "stage_records",
     "start_backlog",
+    "thresholds",
     "unmerge",
     "waiting_count",
 ]

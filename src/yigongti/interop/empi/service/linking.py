@@ -112,6 +112,18 @@ def identifiers_of(session: Session, resident_id: uuid.UUID) -> list[tuple[uuid.
     return [(i, m) for i, m in rows]
 
 
+def resident_by_mrn(session: Session, institution_id: uuid.UUID, mrn: str) -> uuid.UUID | None:
+    """The resident an institution's medical-record number is linked to, if any.
+
+    No scope check or audit: the caller reads the resident through the registry, which does.
+    """
+    return session.scalar(
+        select(SourceRecord.resident_id).where(
+            SourceRecord.institution_id == institution_id, SourceRecord.mrn == mrn
+        )
+    )
+
+
 @dataclass(frozen=True)
 class BacklogReport:
     """What a backlog run did."""

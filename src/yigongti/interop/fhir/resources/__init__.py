@@ -12,6 +12,7 @@ from yigongti.interop.fhir.resources import (  # noqa: F401 - each registers by 
     observation,
     organization,
     patient,
+    patient_match,
     practitioner,
     practitioner_role,
     service_request,

@@ -1,8 +1,11 @@
 """Patient: a resident of the master index (居民主索引).
 
-Identifiers: the resident ID number (masked unless the caller may reveal it and asks with
-``X-Reveal: true``, which is audited). Name, sex and birth date come from the ID number and
-do not change through FHIR; phone and residence do.
+Identifiers: the resident ID number and e-health card number (masked unless the caller may
+reveal them and asks with ``X-Reveal: true``, which is audited) and every institution's
+medical-record number linked to him. A created Patient is an institution's record: the master
+patient index links it to the resident it describes (200 with him), registers a new resident
+(201), or holds it for a clerk's review (202). Name, sex and birth date follow the ID number
+and do not change through FHIR; phone and residence do.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import uuid
 from datetime import date
 
 from yigongti import registry
+from yigongti.interop import empi
 from yigongti.interop.fhir import systems
 from yigongti.interop.fhir.context import Context
 from yigongti.interop.fhir.errors import invalid
-from yigongti.interop.fhir.resource import ResourceType, register
+from yigongti.interop.fhir.resource import ResourceType, Stored, register
 from yigongti.interop.fhir.search import DateRange, Query, SearchParam, Token
 from yigongti.kernel import Invalid, parse_resident_id
 
@@ -71,7 +75,12 @@ class PatientType(ResourceType):
     writable = True
     search_params = (
         SearchParam("_id", "token", "the resident's id"),
-        SearchParam("identifier", "token", f"{systems.ID_NUMBER}|<ID number>"),
+        SearchParam(
+            "identifier",
+            "token",
+            f"{systems.ID_NUMBER}|<ID number>, {systems.EHEALTH_CARD}|<card number> or "
+            f"{systems.MRN_PREFIX}<institution code>|<medical-record number>",
+        ),
         SearchParam("name", "string", "name by prefix (汉字) or pinyin initials (Latin letters)"),
         SearchParam("gender", "token", "male | female"),
         SearchParam("birthdate", "date", "birth date (eq, ge, le, gt, lt)"),
@@ -84,32 +93,38 @@ class PatientType(ResourceType):
         view = registry.get_resident(
             ctx.session, ctx.actor, resource_id, reveal=_reveal(ctx), reason=ctx.reason
         )
-        return patient_of(view)
+        return patient_of(view, _mrns(ctx, view.id))
 
     def search(self, ctx: Context, query: Query) -> tuple[int, list[dict]]:
         """Residents in scope by identifier, name, gender, birth date, phone."""
         total, views = registry.find_residents(
             ctx.session,
             ctx.actor,
-            _resident_query(query),
+            _resident_query(ctx, query),
             reveal=_reveal(ctx),
             reason=ctx.reason,
             limit=query.count,
             offset=query.offset,
         )
-        return total, [patient_of(v) for v in views]
+        return total, [patient_of(v, _mrns(ctx, v.id)) for v in views]
 
-    def create(self, ctx: Context, resource: dict) -> uuid.UUID:
-        """Register the resident the Patient describes."""
-        new = registry.NewResident(
-            name=_the_name(resource),
-            id_number=_id_number(resource),
-            residence_village_id=_village(ctx, resource),
-            sex=_gender(resource),
-            birth_date=_birth_date(resource),
-            phone=_phone(resource),
+    def create(self, ctx: Context, resource: dict) -> uuid.UUID | Stored:
+        """Link the institution's record to its resident through the master patient index."""
+        outcome = _domain(
+            lambda: empi.link_record(ctx.session, ctx.actor, record_of(ctx, resource))
         )
-        return _domain(lambda: registry.register_resident(ctx.session, ctx.actor, new)).id
+        if outcome.decision == "new":
+            return outcome.resident_id  # type: ignore[return-value]
+        if outcome.decision == "linked":
+            return Stored(outcome.resident_id, "existing")
+        return Stored(
+            None,
+            "held",
+            f"The record resembles a resident but not surely (p={outcome.probability:.2f}); "
+            f"it waits for a clerk's review (source record {outcome.source_record_id})",
+            f"该记录与某居民相似但不能确定，已进入人工核对队列"
+            f"（来源记录 {outcome.source_record_id}）",
+        )
 
     def update(self, ctx: Context, resource_id: uuid.UUID, resource: dict) -> None:
         """Change phone and residence; name, sex, birth date and ID number stay."""
@@ -133,8 +148,29 @@ class PatientType(ResourceType):
         _domain(lambda: registry.update_resident(ctx.session, ctx.actor, resource_id, changes))
 
 
-def patient_of(view: registry.ResidentView) -> dict:
-    """A ``ResidentView`` as a FHIR Patient."""
+def record_of(ctx: Context, resource: dict) -> empi.PatientRecord:
+    """The Patient as the record the actor's institution sends to the master patient index."""
+    if ctx.actor.institution_id is None:
+        raise invalid(
+            "A Patient is created by an institution's account (its HIS, LIS or a clerk)",
+            "Patient 须由机构账号（HIS、LIS 或窗口）创建",
+            "Patient",
+        )
+    own = registry.get_institution(ctx.session, ctx.actor.institution_id).code
+    return empi.PatientRecord(
+        institution_id=ctx.actor.institution_id,
+        mrn=_mrn(resource, own),
+        name=_the_name(resource),
+        sex=_gender(resource),
+        birth_date=_birth_date(resource),
+        id_number=_id_number(resource),
+        phone=_phone(resource),
+        address=_address_text(resource),
+    )
+
+
+def patient_of(view: registry.ResidentView, mrns: list[tuple[str, str]] | None = None) -> dict:
+    """A ``ResidentView`` as a FHIR Patient; ``mrns`` are (institution code, number) pairs."""
     patient: dict = {
         "resourceType": "Patient",
         "id": str(view.id),
@@ -168,6 +204,28 @@ def patient_of(view: registry.ResidentView) -> dict:
                 },
             }
         ]
+    if view.ehealth_card_no:
+        patient.setdefault("identifier", []).append(
+            {
+                "use": "secondary",
+                "system": systems.EHEALTH_CARD,
+                "value": view.ehealth_card_no,
+                "type": {"text": "电子健康卡号"},
+            }
+        )
+    for code, number in mrns or []:
+        patient.setdefault("identifier", []).append(
+            {
+                "use": "usual",
+                "system": systems.mrn_system(code),
+                "value": number,
+                "type": {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}
+                    ]
+                },
+            }
+        )
     if view.phone:
         patient["telecom"] = [{"system": "phone", "value": view.phone, "use": "mobile"}]
     return patient
@@ -177,15 +235,32 @@ def _reveal(ctx: Context) -> bool:
     return ctx.reveal
 
 
-def _resident_query(query: Query) -> registry.ResidentQuery:
+def _mrns(ctx: Context, resident_id: uuid.UUID) -> list[tuple[str, str]]:
+    """(institution code, medical-record number) of the records linked to the resident."""
+    codes: dict[uuid.UUID, str] = ctx.session.info.setdefault("fhir_institution_codes", {})
+    found = []
+    for institution_id, number in empi.identifiers_of(ctx.session, resident_id):
+        if institution_id not in codes:
+            codes[institution_id] = registry.get_institution(ctx.session, institution_id).code
+        found.append((codes[institution_id], number))
+    return found
+
+
+def _resident_query(ctx: Context, query: Query) -> registry.ResidentQuery:
     ids = query.values("_id")
     identifier = query.token("identifier")
+    by_system = _by_identifier(ctx, identifier) if identifier else {}
     gender = query.token("gender")
     born: DateRange | None = query.date("birthdate")
     phone = query.token("phone")
     return registry.ResidentQuery(
-        ids=tuple(_uuid_or_none(t.code) for t in ids if isinstance(t, Token)) if ids else None,
-        id_number=_identifier_value(identifier) if identifier else None,
+        ids=(
+            tuple(_uuid_or_none(t.code) for t in ids if isinstance(t, Token))
+            if ids
+            else by_system.get("ids")
+        ),
+        id_number=by_system.get("id_number"),
+        ehealth_card_no=by_system.get("ehealth_card_no"),
         name=query.string("name"),
         sex=_gender_code(gender.code) if gender else None,
         born_from=born.start.date() if born and born.start else None,
@@ -208,15 +283,26 @@ def _day_before(instant) -> date:
     return (instant - timedelta(microseconds=1)).date()
 
 
-def _identifier_value(token: Token) -> str:
-    if token.system is not None and not systems.is_id_number_system(token.system):
-        raise invalid(
-            f"Patient identifier system '{token.system}' is not searchable; "
-            f"use {systems.ID_NUMBER}",
-            f"不支持按标识体系 '{token.system}' 检索",
-            "identifier",
+def _by_identifier(ctx: Context, token: Token) -> dict:
+    """The resident filter an identifier token means, by its system."""
+    value = token.code or ""
+    if token.system is None or systems.is_id_number_system(token.system):
+        return {"id_number": value}
+    if token.system == systems.EHEALTH_CARD:
+        return {"ehealth_card_no": value}
+    if token.system.startswith(systems.MRN_PREFIX):
+        code = token.system.removeprefix(systems.MRN_PREFIX)
+        _, found = registry.find_institutions(
+            ctx.session, registry.InstitutionFilter(codes=(code,)), limit=1, offset=0
         )
-    return token.code or ""
+        holder = empi.resident_by_mrn(ctx.session, found[0].id, value) if found else None
+        return {"ids": (holder or uuid.UUID(int=0),)}
+    raise invalid(
+        f"Patient identifier system '{token.system}' is not searchable; use {systems.ID_NUMBER}, "
+        f"{systems.EHEALTH_CARD} or {systems.MRN_PREFIX}<institution code>",
+        f"不支持按标识体系 '{token.system}' 检索",
+        "identifier",
+    )
 
 
 def _gender_code(code: str | None) -> str:
@@ -297,21 +383,46 @@ def _phone(resource: dict) -> str | None:
     return None
 
 
-def _village(ctx: Context, resource: dict, default: uuid.UUID | None = None) -> uuid.UUID:
+def _mrn(resource: dict, own_code: str) -> str | None:
+    """The sending institution's own medical-record number among the identifiers."""
+    for index, identifier in enumerate(resource.get("identifier") or []):
+        system = identifier.get("system") or ""
+        if system.startswith(systems.MRN_PREFIX):
+            if system != systems.mrn_system(own_code):
+                raise invalid(
+                    "An institution sends its own medical-record numbers "
+                    f"({systems.mrn_system(own_code)}), not '{system}'",
+                    "机构只能提交本机构的病案号",
+                    f"Patient.identifier[{index}].system",
+                )
+            return identifier.get("value") or None
+    return None
+
+
+def _address_text(resource: dict) -> str | None:
+    """The home address as text (town and village names are what the index reads)."""
+    for address in resource.get("address") or []:
+        text = address.get("text") or "".join(
+            [address.get("district") or "", *(address.get("line") or [])]
+        )
+        if text:
+            return text
+    return None
+
+
+def _village(ctx: Context, resource: dict, default: uuid.UUID) -> uuid.UUID:
     for address in resource.get("address") or []:
         for extension in address.get("extension") or []:
             if extension.get("url") == VILLAGE_EXTENSION:
                 try:
                     return uuid.UUID(extension.get("valueString") or "")
                 except ValueError:
-                    break
-    if default is not None:
-        return default
-    raise invalid(
-        f"Patient.address needs the residence village (extension {VILLAGE_EXTENSION})",
-        "Patient.address 须注明居住村（社区）",
-        "Patient.address",
-    )
+                    raise invalid(
+                        "The residence-village extension holds a village id",
+                        "居住村扩展应为村（社区）id",
+                        "Patient.address.extension",
+                    ) from None
+    return default
 
 
 def _domain(call):
