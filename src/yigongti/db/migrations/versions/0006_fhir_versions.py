@@ -1,7 +1,7 @@
 """fhir: the version log behind vread and _history
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-07 15:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
