@@ -24,6 +24,9 @@ LAKE_EXPORT = "lake:export"  # run the export of the operational database into t
 INDICATOR_MANAGE = "indicator:manage"  # add or change indicators, measures and targets
 ALERT_READ = "alert:read"  # indicator alerts of the actor's institution (or all, county-wide)
 ALERT_CLOSE = "alert:close"  # close an alert with a note
+EMPI_LINK = "empi:link"  # link and unlink records of one person in the master index (EMPI)
+BULK_IMPORT = "bulk:import"  # FHIR bulk data import (NDJSON) into the records in scope
+BULK_EXPORT = "bulk:export"  # FHIR bulk data export of the records in scope
 
 
 def channel(code: str) -> str:
@@ -180,8 +183,30 @@ ROLES: dict[str, Role] = {
             BOOKING_BOOK,
             channel("external"),
         ),
+        # An institution's own systems (HIS, LIS, PACS) calling the API with client
+        # credentials: they read and write the records of the institution's area and patients,
+        # see full ID numbers to match their own records (each reveal audited), link records in
+        # the master index, move data in bulk, and book at the institution's registration
+        # window on a patient's behalf.
+        _role(
+            "integration",
+            "院内系统接口",
+            "Institution system interface",
+            AREA,
+            RESIDENT_READ,
+            RESIDENT_REVEAL,
+            RESIDENT_WRITE,
+            EMPI_LINK,
+            BULK_IMPORT,
+            BULK_EXPORT,
+            BOOKING_BOOK,
+            channel("window"),
+        ),
     )
 }
+
+# Roles of machine accounts: they obtain tokens with OAuth2 client credentials.
+MACHINE_ROLES = frozenset({"integration"})
 
 
 def role_of(code: str) -> Role:
