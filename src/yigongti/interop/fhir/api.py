@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Request, Response
@@ -17,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from yigongti.interop.fhir import interactions
 from yigongti.interop.fhir.bundle import process_bundle
 from yigongti.interop.fhir.capability import capability_statement
-from yigongti.interop.fhir.context import Context
+from yigongti.interop.fhir.context import Context, request_key
 from yigongti.interop.fhir.errors import fhir_error
 from yigongti.interop.fhir.resource import Answer, OperationCall, operation
 from yigongti.interop.fhir.validation import parse_json
@@ -116,6 +117,8 @@ async def type_level(
         )
     resource = await _resource_body(request)
     condition = request.headers.get("if-none-exist")
+    key = request_key(request.headers.get("idempotency-key"), condition)
+    ctx = replace(ctx, idempotency_key=key)
     return await _run(
         request, lambda: interactions.create(ctx, first, resource, if_none_exist=condition)
     )

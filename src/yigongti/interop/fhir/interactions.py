@@ -169,7 +169,12 @@ def create(
         existing = _conditional_match(ctx, kind, if_none_exist)
         if existing is not None:
             return Answer(200, existing, {**_etag(existing), "Location": _location(ctx, existing)})
-    new_id = kind.create(ctx, {k: v for k, v in resource.items() if k not in ("id", "meta")})
+    content = {k: v for k, v in resource.items() if k not in ("id", "meta")}
+    retried = kind.existing(ctx, content)
+    if retried is not None:
+        existing = with_meta(ctx.session, kind.read(ctx, retried))
+        return Answer(200, existing, {**_etag(existing), "Location": _location(ctx, existing)})
+    new_id = kind.create(ctx, content)
     stored = log_version(ctx.session, kind.read(ctx, new_id), "POST")
     return Answer(201, stored, {**_etag(stored), "Location": _location(ctx, stored)})
 

@@ -5,6 +5,15 @@ Identifier systems of a Patient:
   sharing documents use for it is accepted as an alias on input;
 - each institution's medical-record number (病案号/门诊号): ``MRN_PREFIX`` + institution code;
 - the e-health card number (电子健康卡号): ``EHEALTH_CARD``.
+
+Booking (Schedule, Slot, Appointment):
+- ``APPOINTMENT_REQUEST``: an Appointment's identifier is the booker's own request key (his
+  appointment number, at most 64 characters), unique per account; it is the idempotency key
+  of the booking, so the same key twice is the same Appointment;
+- ``BOOKING_CHANNEL`` (extension ``CHANNEL_EXTENSION``): online, kiosk, window, phone,
+  external, referral;
+- ``BOOKING_RESOURCE`` (serviceCategory): doctor, clinic, ct, mri, ultrasound, endoscopy,
+  vaccination; serviceType is the department (``DEPARTMENT``).
 """
 
 from __future__ import annotations
@@ -25,6 +34,11 @@ DEPARTMENT = f"{BASE}/CodeSystem/department"  # the national department catalog 
 TITLE = f"{BASE}/CodeSystem/practitioner-title"  # 职称
 INSTITUTION_KIND = f"{BASE}/CodeSystem/institution-kind"
 TIER = f"{BASE}/CodeSystem/tier"
+APPOINTMENT_REQUEST = f"{BASE}/sid/appointment-request"
+BOOKING_CHANNEL = f"{BASE}/CodeSystem/booking-channel"
+BOOKING_RESOURCE = f"{BASE}/CodeSystem/booking-resource"
+CHANNEL_EXTENSION = f"{BASE}/StructureDefinition/booking-channel"
+VISIT_NUMBER_EXTENSION = f"{BASE}/StructureDefinition/visit-number"  # 就诊序号
 
 GENDERS = {"male": "male", "female": "female"}  # our sex -> FHIR administrative gender
 

@@ -87,6 +87,13 @@ def resident_filter(
     return false()
 
 
+def visible_resident_ids(
+    session: Session, actor: Actor, reason: str | None = None
+) -> Select[tuple[uuid.UUID]]:
+    """A subquery of the ids of every resident the actor may see (for other domains' filters)."""
+    return select(Resident.id).where(resident_filter(session, actor, reason))
+
+
 def visible_resident(
     session: Session, actor: Actor, resident_id: uuid.UUID, reason: str | None = None
 ) -> Resident:
