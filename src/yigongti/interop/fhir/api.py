@@ -106,7 +106,8 @@ async def _operation(
 async def type_level(
     first: str, request: Request, session: SessionDep, actor: ActorDep
 ) -> Response:
-    """``GET [type]`` search, ``POST [type]`` create, or a system-level ``$operation``."""
+    """``GET [type]`` search, ``POST [type]`` create (conditional with ``If-None-Exist`` or
+    criteria in the query string), or a system-level ``$operation``."""
     ctx = _context(request, session, actor)
     if first.startswith("$"):
         return await _operation(request, ctx, None, None, first)
@@ -116,7 +117,9 @@ async def type_level(
             request, lambda: interactions.search(ctx, first, items, lenient=_lenient(request))
         )
     resource = await _resource_body(request)
-    condition = request.headers.get("if-none-exist")
+    # Conditional create: the If-None-Exist header, or (as fhirpy's get_or_create sends it)
+    # the search criteria in the POST's query string.
+    condition = request.headers.get("if-none-exist") or request.url.query or None
     key = request_key(request.headers.get("idempotency-key"), condition)
     ctx = replace(ctx, idempotency_key=key)
     return await _run(
