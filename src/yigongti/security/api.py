@@ -37,6 +37,7 @@ from yigongti.security.schemas import (
     UserOut,
 )
 from yigongti.web.deps import ActorDep, SessionDep, client_of
+from yigongti.web.errors import PROBLEM
 
 router = APIRouter(tags=["security"])
 # Bounded: a database cannot skip more rows than fit its integer type (a 500 otherwise).
@@ -57,7 +58,15 @@ Moment = Annotated[
 ]
 
 
-@router.post("/auth/token", response_model=TokenOut, responses={401: {"model": OAuthErrorOut}})
+# The grant's refusals: OAuth2 error JSON (client credentials) or a problem (password grant).
+_REFUSAL = {
+    "model": OAuthErrorOut,
+    "description": "OAuth2 error (client credentials grant) or a problem (password grant)",
+    "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+@router.post("/auth/token", response_model=TokenOut, responses={400: _REFUSAL, 401: _REFUSAL})
 def token(
     request: Request,
     grant_type: Annotated[str, Form(max_length=40)] = "password",
