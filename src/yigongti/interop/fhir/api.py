@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -60,6 +60,12 @@ async def _resource_body(request: Request) -> dict:
 
 async def _run(request: Request, work: Callable[[], Answer]) -> Response:
     return _respond(await run_in_threadpool(work), request)
+
+
+def _criteria_in_query(request: Request) -> str | None:
+    """Search criteria in a create's query string (not mere result parameters like _format)."""
+    items = parse_qsl(request.url.query)
+    return request.url.query if any(not k.startswith("_") for k, _ in items) else None
 
 
 def _lenient(request: Request) -> bool:
@@ -119,7 +125,7 @@ async def type_level(
     resource = await _resource_body(request)
     # Conditional create: the If-None-Exist header, or (as fhirpy's get_or_create sends it)
     # the search criteria in the POST's query string.
-    condition = request.headers.get("if-none-exist") or request.url.query or None
+    condition = request.headers.get("if-none-exist") or _criteria_in_query(request)
     key = request_key(request.headers.get("idempotency-key"), condition)
     ctx = replace(ctx, idempotency_key=key)
     return await _run(
