@@ -301,3 +301,47 @@ def test_include_of_the_slot_and_a_bad_status_code(
     assert by_mode["match"]["slot"][0]["reference"] == f"Slot/{by_mode['include']['id']}"
     bad = client.get("Appointment?status=maybe")
     assert (bad.status_code, issue_paths(bad)) == (400, ["status"])
+
+
+def _entry(resource: dict, condition: str | None = None) -> dict:
+    request = {"method": "POST", "url": "Appointment"}
+    if condition:
+        request["ifNoneExist"] = condition
+    return {"resource": resource, "request": request}
+
+
+def test_a_transaction_retried_with_its_identifiers_books_once(
+    fhir: Callable[[str], Fhir], clinic: Clinic, engine: Engine
+) -> None:
+    client = fhir("window_clerk")
+    slot = _free_slots(client, clinic, channel="window")[0]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [_entry(_appointment(slot, _home(engine)), "identifier=HIS-0002")],
+    }
+    first = client.post("", bundle)
+    again = client.post("", bundle)
+    assert (first.status_code, again.status_code) == (200, 200), again.text
+    made, repeated = (a.json()["entry"][0] for a in (first, again))
+    assert (made["response"]["status"], repeated["response"]["status"]) == ("201 Created", "200 OK")
+    assert repeated["resource"]["id"] == made["resource"]["id"]
+
+
+def test_a_transaction_with_one_refused_booking_books_nothing(
+    fhir: Callable[[str], Fhir], clinic: Clinic, engine: Engine
+) -> None:
+    client = fhir("resident")
+    first, second = _free_slots(client, clinic)[:2]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            _entry(_appointment(first, _home(engine))),
+            _entry(_appointment(second, _home(engine))),
+        ],
+    }
+    refused = client.post("", bundle)
+    assert refused.status_code == 409
+    assert issue_paths(refused) == ["Bundle.entry[1]"]
+    assert client.get(f"Slot/{first['id']}").json()["status"] == "free"
