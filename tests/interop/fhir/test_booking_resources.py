@@ -345,3 +345,12 @@ def test_a_transaction_with_one_refused_booking_books_nothing(
     assert refused.status_code == 409
     assert issue_paths(refused) == ["Bundle.entry[1]"]
     assert client.get(f"Slot/{first['id']}").json()["status"] == "free"
+
+
+def test_slots_sort_by_start_either_way(fhir: Callable[[str], Fhir], clinic: Clinic) -> None:
+    client = fhir("resident")
+    query = f"Slot?schedule={clinic.schedule_id}&start={_day(clinic)}&_count=200&_sort="
+    ahead = [e["resource"]["start"] for e in client.get(query + "start").json()["entry"]]
+    back = [e["resource"]["start"] for e in client.get(query + "-start").json()["entry"]]
+    assert ahead == sorted(ahead) and back == sorted(ahead, reverse=True)
+    assert ahead[0] < ahead[-1]

@@ -258,6 +258,7 @@ class SlotSearch:
     states: tuple[str, ...] | None = None
     starts_from: datetime | None = None
     starts_before: datetime | None = None
+    latest_first: bool = False
 
 
 def _slot_state(moment: datetime):
@@ -323,7 +324,11 @@ def find_slots(
     )
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     rows = session.execute(
-        statement.order_by(Slot.starts_at, ClinicSession.id, Slot.number)
+        statement.order_by(
+            Slot.starts_at.desc() if query.latest_first else Slot.starts_at,
+            ClinicSession.id,
+            Slot.number,
+        )
         .limit(min(limit, MAX_RESULTS * 2))
         .offset(offset)
     ).all()

@@ -71,6 +71,7 @@ class SlotType(ResourceType):
                 states=codes_of(query, "status", STATES),
                 starts_from=start.start if start else None,
                 starts_before=start.end if start else None,
+                latest_first=bool(query.sort and query.sort[0][1]),
             ),
             limit=query.count,
             offset=query.offset,
