@@ -244,8 +244,10 @@ def serve(
 
 @user_app.command("create")
 def user_create(
-    username: Annotated[str, typer.Option(help="Login name")],
-    role: Annotated[str, typer.Option(help="Role code, e.g. township_doctor")],
+    role: Annotated[str, typer.Option(help="Role code, e.g. township_doctor or integration")],
+    username: Annotated[
+        str | None, typer.Option(help="Login name (an integration account's client id)")
+    ] = None,
     institution_code: Annotated[
         str | None, typer.Option(help="Institution code of the account")
     ] = None,
@@ -253,16 +255,24 @@ def user_create(
     password: Annotated[str | None, typer.Option(help="Password (prompted when absent)")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Create an account (the operator acts as system administrator)."""
+    """Create an account (the operator acts as system administrator).
+
+    An ``integration`` account is a machine's (an institution's HIS, LIS or PACS): its client id
+    defaults to ``his-<institution code>`` and a secret is generated and printed once.
+    """
     from sqlalchemy import select
 
     from yigongti.db import unit_of_work
     from yigongti.kernel import DomainError
     from yigongti.registry.models import Institution
-    from yigongti.security import create_user, system_actor
+    from yigongti.security import create_user, new_client_secret, roles, system_actor
 
     settings = _settings(data_dir)
-    secret = password or getpass.getpass("Password: ")
+    machine = role in roles.MACHINE_ROLES
+    if username is None and not (machine and institution_code):
+        raise typer.BadParameter("--username is required (except for integration accounts)")
+    username = username or f"his-{institution_code}".lower()
+    secret = password or (new_client_secret() if machine else getpass.getpass("Password: "))
     try:
         with unit_of_work(_engine(settings)) as session:
             institution_id = None
@@ -285,6 +295,9 @@ def user_create(
         console.print(f"[red]{exc.en}[/] / {exc.zh}")
         raise typer.Exit(2) from exc
     console.print(f"[green]Created {username} ({role})[/]")
+    if machine and password is None:
+        console.print(f"client_id:     {username}\nclient_secret: {secret}")
+        console.print("The secret is stored hashed and shown only now; keep it in the HIS.")
 
 
 @audit_app.command("verify")

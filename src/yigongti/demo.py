@@ -21,17 +21,28 @@ from yigongti.registry.models import (
     PractitionerDepartment,
     Resident,
 )
-from yigongti.security import ROLES, create_user, system_actor
+from yigongti.security import ROLES, create_user, roles, system_actor
 from yigongti.security.models import User
 
 
 @dataclass(frozen=True)
 class DemoAccount:
-    """A demo login as written to ``demo-accounts.json``."""
+    """A demo login as written to ``demo-accounts.json``.
+
+    A machine account (role ``integration``) logs in with OAuth2 client credentials: its
+    username is the client id and its password the client secret, listed under those names too.
+    """
 
     role: str
     username: str
     password: str
+
+    def as_json(self) -> dict[str, str]:
+        """The account as a row of ``demo-accounts.json``."""
+        row = asdict(self)
+        if self.role in roles.MACHINE_ROLES:
+            row.update(client_id=self.username, client_secret=self.password)
+        return row
 
 
 def _password() -> str:
@@ -120,6 +131,7 @@ def create_demo_accounts(session: Session) -> list[DemoAccount]:
         "window_clerk": (center, None),
         "system_admin": (bureau, None),
         "booking_platform": (None, None),
+        "integration": (lead, None),  # the lead hospital's HIS (client credentials)
     }
     actor = system_actor("demo")
     accounts = []
@@ -152,8 +164,10 @@ def create_demo_accounts(session: Session) -> list[DemoAccount]:
 
 
 def write_accounts(path: Path, accounts: list[DemoAccount]) -> None:
-    """Write the accounts as a JSON list of ``{"role", "username", "password"}``."""
-    path.write_text(json.dumps([asdict(a) for a in accounts], ensure_ascii=False, indent=2) + "\n")
+    """Write the accounts as a JSON list of ``{"role", "username", "password"}`` (with
+    ``client_id`` and ``client_secret`` for machine accounts)."""
+    rows = [a.as_json() for a in accounts]
+    path.write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     path.chmod(0o600)
 
 
@@ -161,7 +175,10 @@ def read_accounts(path: Path) -> list[DemoAccount]:
     """The accounts a previous demo run wrote, or none."""
     if not path.exists():
         return []
-    return [DemoAccount(**row) for row in json.loads(path.read_text())]
+    return [
+        DemoAccount(row["role"], row["username"], row["password"])
+        for row in json.loads(path.read_text())
+    ]
 
 
 def fill_data_center(session: Session, lake_dir: Path, year: int, seed: int = 1) -> str:

@@ -62,6 +62,11 @@ def today() -> date:
 @pytest.fixture
 def clinic(engine: Engine) -> Clinic:
     """The center's general practice clinic, published by its window clerk, a week of sessions."""
+    return publish_clinic(engine)
+
+
+def publish_clinic(engine: Engine) -> Clinic:
+    """Publish the center's general practice clinic with sessions today to a week ahead."""
     with unit_of_work(engine) as session:
         at = places(session)
         gp = department(at.center, "02")

@@ -137,7 +137,7 @@ def base_url(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def accounts(demo_dir: Path) -> dict[str, Account]:
     """The demo accounts by role, as ``ygt demo`` wrote them."""
     rows = json.loads((demo_dir / "demo-accounts.json").read_text())
-    return {row["role"]: Account(**row) for row in rows}
+    return {row["role"]: Account(row["role"], row["username"], row["password"]) for row in rows}
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,8 @@ ALL_PERMISSIONS = {
     roles.EMPI_LINK,
     roles.EMPI_REVIEW,
     roles.EMPI_MERGE,
+    roles.BULK_IMPORT,
+    roles.BULK_EXPORT,
     *(roles.channel(c) for c in ("online", "kiosk", "window", "phone", "external", "referral")),
 }
 
@@ -35,7 +37,7 @@ def _holders(permission: str) -> set[str]:
     return {code for code, role in ROLES.items() if permission in role.permissions}
 
 
-def test_the_eleven_roles_of_the_platform_exist_with_chinese_and_english_names() -> None:
+def test_the_twelve_roles_of_the_platform_exist_with_chinese_and_english_names() -> None:
     assert set(ROLES) == {
         "resident",
         "village_doctor",
@@ -48,6 +50,7 @@ def test_the_eleven_roles_of_the_platform_exist_with_chinese_and_english_names()
         "window_clerk",
         "system_admin",
         "booking_platform",
+        "integration",
     }
     for code, role in ROLES.items():
         assert role.code == code
@@ -80,7 +83,10 @@ def test_every_role_but_the_booking_platform_may_read_residents_within_its_scope
         ("external", {"booking_platform"}),
         ("kiosk", {"window_clerk"}),
         ("phone", {"window_clerk"}),
-        ("window", {"village_doctor", "township_doctor", "county_doctor", "window_clerk"}),
+        (
+            "window",
+            {"village_doctor", "township_doctor", "county_doctor", "window_clerk", "integration"},
+        ),
         ("referral", {"village_doctor", "township_doctor"}),
     ],
 )
@@ -106,6 +112,7 @@ def test_shared_center_readers_and_bureau_staff_cannot_reveal_id_numbers() -> No
         "county_doctor",
         "cdc_officer",
         "window_clerk",
+        "integration",
     }
 
 
@@ -121,13 +128,20 @@ def test_only_administrators_change_the_registries() -> None:
     assert _holders(roles.REGISTRY_WRITE) == {"bureau_admin", "system_admin"}
 
 
-def test_resident_records_are_registered_by_doctors_and_window_clerks() -> None:
+def test_resident_records_are_registered_by_doctors_window_clerks_and_his_systems() -> None:
     assert _holders(roles.RESIDENT_WRITE) == {
         "village_doctor",
         "township_doctor",
         "county_doctor",
         "window_clerk",
+        "integration",
     }
+
+
+def test_institution_systems_link_records_and_move_data_in_bulk_and_are_machine_accounts() -> None:
+    assert _holders(roles.EMPI_LINK) == {"integration"}
+    assert _holders(roles.BULK_IMPORT) == _holders(roles.BULK_EXPORT) == {"integration"}
+    assert set(roles.MACHINE_ROLES) == {"integration"}
 
 
 @pytest.mark.parametrize(
@@ -143,6 +157,7 @@ def test_resident_records_are_registered_by_doctors_and_window_clerks() -> None:
         ("bureau_admin", roles.WITH_REASON),
         ("cdc_officer", roles.COUNTY),
         ("system_admin", roles.COUNTY),
+        ("integration", roles.AREA),
     ],
 )
 def test_each_role_sees_residents_in_its_own_scope(role: str, scope: str) -> None:

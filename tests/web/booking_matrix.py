@@ -34,7 +34,14 @@ QUEUE_RUNNERS = (
     "center_reader",
     "window_clerk",
 )
-BOOKERS = ("resident", "village_doctor", "township_doctor", "county_doctor", "window_clerk")
+BOOKERS = (
+    "resident",
+    "village_doctor",
+    "township_doctor",
+    "county_doctor",
+    "window_clerk",
+    "integration",
+)
 MANAGERS = ("window_clerk", "system_admin")
 SEES_HOME = (*BOOKERS, "center_reader", "cdc_officer", "system_admin")
 CHANNEL = {"resident": "online", "booking_platform": "external"}

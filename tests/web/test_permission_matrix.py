@@ -40,8 +40,16 @@ from yigongti.settings import Settings
 from yigongti.web.app import create_app
 
 ANONYMOUS = "anonymous"
-WRITERS = ("village_doctor", "township_doctor", "county_doctor", "window_clerk")
-AREA_ROLES = ("village_doctor", "township_doctor", "county_doctor", "center_reader", "window_clerk")
+# The lead hospital's HIS (``integration``) writes and reveals in the lead's area, as its doctors.
+WRITERS = ("village_doctor", "township_doctor", "county_doctor", "window_clerk", "integration")
+AREA_ROLES = (
+    "village_doctor",
+    "township_doctor",
+    "county_doctor",
+    "center_reader",
+    "window_clerk",
+    "integration",
+)
 BUREAU = ("bureau_analyst", "bureau_admin")
 ADMINS = ("bureau_admin", "system_admin")
 REVEALERS = ("resident", *WRITERS, "cdc_officer")

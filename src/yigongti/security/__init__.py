@@ -4,6 +4,7 @@ from yigongti.security import roles
 from yigongti.security.actor import Actor, system_actor
 from yigongti.security.audit import ChainBreak, count_events, record, verify_chain
 from yigongti.security.models import AuditEvent, User
+from yigongti.security.passwords import new_client_secret
 from yigongti.security.roles import ROLES, Role
 from yigongti.security.service import (
     AuditQuery,
@@ -11,6 +12,7 @@ from yigongti.security.service import (
     active_user,
     actor_for,
     authenticate,
+    authenticate_client,
     count_users,
     create_user,
     list_users,
@@ -32,11 +34,13 @@ __all__ = [
     "active_user",
     "actor_for",
     "authenticate",
+    "authenticate_client",
     "count_events",
     "count_users",
     "create_user",
     "issue_token",
     "list_users",
+    "new_client_secret",
     "record",
     "roles",
     "search_audit",

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import unquote_plus
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 
 from yigongti.db import unit_of_work
+from yigongti.kernel import invalid_field
 from yigongti.kernel.paging import Page
 from yigongti.security import (
     AuditQuery,
     active_user,
     authenticate,
+    authenticate_client,
     count_users,
     create_user,
     issue_token,
@@ -23,8 +27,17 @@ from yigongti.security import (
     search_audit,
     set_user_active,
 )
-from yigongti.security.schemas import AuditEventOut, MeOut, TokenOut, UserActiveIn, UserIn, UserOut
+from yigongti.security.schemas import (
+    AuditEventOut,
+    MeOut,
+    OAuthErrorOut,
+    TokenOut,
+    UserActiveIn,
+    UserIn,
+    UserOut,
+)
 from yigongti.web.deps import ActorDep, SessionDep, client_of
+from yigongti.web.errors import PROBLEM
 
 router = APIRouter(tags=["security"])
 # Bounded: a database cannot skip more rows than fit its integer type (a 500 otherwise).
@@ -45,16 +58,47 @@ Moment = Annotated[
 ]
 
 
-@router.post("/auth/token", response_model=TokenOut)
-def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
-    """OAuth2 password flow: exchange a username and password for a bearer token."""
+# The grant's refusals: OAuth2 error JSON (client credentials) or a problem (password grant).
+_REFUSAL = {
+    "model": OAuthErrorOut,
+    "description": "OAuth2 error (client credentials grant) or a problem (password grant)",
+    "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+@router.post("/auth/token", response_model=TokenOut, responses={400: _REFUSAL, 401: _REFUSAL})
+def token(
+    request: Request,
+    grant_type: Annotated[str, Form(max_length=40)] = "password",
+    username: Annotated[str | None, Form(max_length=64)] = None,
+    password: Annotated[str | None, Form(max_length=128)] = None,
+    client_id: Annotated[str | None, Form(max_length=64)] = None,
+    client_secret: Annotated[str | None, Form(max_length=128)] = None,
+    scope: Annotated[str, Form(max_length=200)] = "",
+) -> TokenOut | JSONResponse:
+    """OAuth2 token endpoint: the password grant for people, client credentials for machines.
+
+    ``grant_type=client_credentials`` takes ``client_id`` and ``client_secret`` as form fields
+    or as HTTP Basic credentials; it is open to machine accounts (role ``integration``) only
+    and answers a refusal as OAuth2 error JSON (``{"error": "invalid_client"}``, 401).
+    """
     settings = request.app.state.settings
+    if grant_type == "client_credentials":
+        return _client_credentials(request, client_id, client_secret)
+    if grant_type != "password":
+        return _oauth_error(400, "unsupported_grant_type", f"grant_type {grant_type!r}")
+    if not username or not password:
+        raise invalid_field(
+            "username" if not username else "password",
+            "The password grant needs username and password",
+            "密码模式须提供用户名和密码",
+        )
     # Its own unit of work: a failed attempt is stored even though the request fails.
     with unit_of_work(request.app.state.engine) as session:
         outcome = authenticate(
             session,
-            form.username,
-            form.password,
+            username,
+            password,
             client=client_of(request),
             max_failures=settings.lockout_failures,
             lock_minutes=settings.lockout_minutes,
@@ -63,8 +107,55 @@ def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()
         raise outcome.error
     assert outcome.user is not None
     return TokenOut(
-        access_token=issue_token(outcome.user.id, request.app.state.secret, settings.token_minutes)
+        access_token=issue_token(outcome.user.id, request.app.state.secret, settings.token_minutes),
+        expires_in=settings.token_minutes * 60,
     )
+
+
+def _client_credentials(
+    request: Request, client_id: str | None, client_secret: str | None
+) -> TokenOut | JSONResponse:
+    basic = _basic_credentials(request.headers.get("authorization", ""))
+    if basic is not None:
+        client_id, client_secret = basic
+    if not client_id or not client_secret:
+        return _oauth_error(401, "invalid_client", "client_id and client_secret are required")
+    settings = request.app.state.settings
+    with unit_of_work(request.app.state.engine) as session:
+        outcome = authenticate_client(
+            session,
+            client_id,
+            client_secret,
+            client=client_of(request),
+            max_failures=settings.lockout_failures,
+            lock_minutes=settings.lockout_minutes,
+        )
+    if outcome.error or outcome.user is None:
+        error = outcome.error
+        return _oauth_error(401, "invalid_client", f"{error.en} / {error.zh}" if error else "")
+    return TokenOut(
+        access_token=issue_token(outcome.user.id, request.app.state.secret, settings.token_minutes),
+        expires_in=settings.token_minutes * 60,
+    )
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    """``(client_id, client_secret)`` of an HTTP Basic ``Authorization`` header (RFC 6749 2.3.1)."""
+    kind, _, encoded = header.partition(" ")
+    if kind.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user, colon, secret = decoded.partition(":")
+    return (unquote_plus(user), unquote_plus(secret)) if colon else None
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Basic"} if status == 401 else None
+    body = {"error": error, "error_description": description}
+    return JSONResponse(body, status, headers=headers)
 
 
 @router.get("/me", response_model=MeOut)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -19,3 +21,8 @@ def check_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def new_client_secret() -> str:
+    """A random client secret for a machine account (256 bits; it passes the password rules)."""
+    return "ygt_" + secrets.token_urlsafe(32) + str(secrets.randbelow(10))

@@ -27,6 +27,8 @@ ALERT_CLOSE = "alert:close"  # close an alert with a note
 EMPI_LINK = "empi:link"  # link an institution's incoming patient record to a resident
 EMPI_REVIEW = "empi:review"  # decide the master patient index's review queue
 EMPI_MERGE = "empi:merge"  # merge two residents found to be one person, and undo it
+BULK_IMPORT = "bulk:import"  # FHIR bulk data import (NDJSON) into the records in scope
+BULK_EXPORT = "bulk:export"  # FHIR bulk data export of the records in scope
 
 
 def channel(code: str) -> str:
@@ -191,8 +193,30 @@ ROLES: dict[str, Role] = {
             BOOKING_BOOK,
             channel("external"),
         ),
+        # An institution's own systems (HIS, LIS, PACS) calling the API with client
+        # credentials: they read and write the records of the institution's area and patients,
+        # see full ID numbers to match their own records (each reveal audited), link records in
+        # the master index, move data in bulk, and book at the institution's registration
+        # window on a patient's behalf.
+        _role(
+            "integration",
+            "院内系统接口",
+            "Institution system interface",
+            AREA,
+            RESIDENT_READ,
+            RESIDENT_REVEAL,
+            RESIDENT_WRITE,
+            EMPI_LINK,
+            BULK_IMPORT,
+            BULK_EXPORT,
+            BOOKING_BOOK,
+            channel("window"),
+        ),
     )
 }
+
+# Roles of machine accounts: they obtain tokens with OAuth2 client credentials.
+MACHINE_ROLES = frozenset({"integration"})
 
 
 def role_of(code: str) -> Role:

@@ -13,6 +13,14 @@ class TokenOut(BaseModel):
 
     access_token: str
     token_type: str = "bearer"
+    expires_in: int  # seconds
+
+
+class OAuthErrorOut(BaseModel):
+    """An OAuth2 error answer of the token endpoint (RFC 6749 5.2)."""
+
+    error: str
+    error_description: str = ""
 
 
 class MeOut(BaseModel):

@@ -27,7 +27,7 @@ from yigongti.security import audit
 from yigongti.security.actor import Actor
 from yigongti.security.models import AuditEvent, User
 from yigongti.security.passwords import check_password, hash_password
-from yigongti.security.roles import AUDIT_READ, ROLES, USER_MANAGE
+from yigongti.security.roles import AUDIT_READ, MACHINE_ROLES, ROLES, USER_MANAGE
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 # Roles whose accounts belong to an institution; a resident account belongs to a resident.
@@ -171,6 +171,40 @@ def authenticate(
     user.last_login_at = moment
     audit.record(session, guest, "login", "user", user.id)
     return LoginOutcome(user)
+
+
+def authenticate_client(
+    session: Session,
+    client_id: str,
+    client_secret: str,
+    *,
+    client: str | None,
+    max_failures: int,
+    lock_minutes: int,
+) -> LoginOutcome:
+    """Check a machine account's client credentials (OAuth2 ``client_credentials`` grant).
+
+    The client id is the account's username and the secret its (hashed) password; only
+    accounts of a machine role may use this grant, and failures count towards the lockout
+    as a password login's do.
+    """
+    user = session.scalar(select(User).where(User.username == client_id))
+    unknown = Unauthenticated(
+        en="Unknown client or wrong client secret", zh="客户端标识或客户端密钥错误"
+    )
+    if user is None or user.role not in MACHINE_ROLES:
+        return LoginOutcome(None, unknown)
+    outcome = authenticate(
+        session,
+        client_id,
+        client_secret,
+        client=client,
+        max_failures=max_failures,
+        lock_minutes=lock_minutes,
+    )
+    if isinstance(outcome.error, Unauthenticated):
+        return LoginOutcome(None, unknown)
+    return outcome
 
 
 def _locked(until: datetime) -> Locked:

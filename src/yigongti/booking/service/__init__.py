@@ -13,7 +13,17 @@ from yigongti.booking.service.jobs import mark_no_shows, run_booking_jobs
 from yigongti.booking.service.measures import BookingMeasures, booking_measures
 from yigongti.booking.service.notices import Notice, notices_of
 from yigongti.booking.service.policy import Rules, rules_for, set_rules
-from yigongti.booking.service.pool import Offer, Slice, SlotQuery, search_pool, slices_of
+from yigongti.booking.service.pool import (
+    Offer,
+    Slice,
+    SlotQuery,
+    SlotSearch,
+    SlotView,
+    find_slots,
+    get_slot,
+    search_pool,
+    slices_of,
+)
 from yigongti.booking.service.queue import (
     QueueEntry,
     RoomQueue,
@@ -29,11 +39,20 @@ from yigongti.booking.service.queue import (
     transfer,
     waiting_room_display,
 )
-from yigongti.booking.service.reads import bookings_of, get_booking, visible_booking
+from yigongti.booking.service.reads import (
+    BookingQuery,
+    booking_by_key,
+    bookings_of,
+    find_bookings,
+    get_booking,
+    visible_booking,
+)
 from yigongti.booking.service.schedules import (
     NewSchedule,
+    ScheduleQuery,
     StopOutcome,
     create_schedule,
+    find_schedules,
     get_clinic_session,
     get_schedule,
     list_schedules,
@@ -49,6 +68,7 @@ from yigongti.booking.service.views import BookingView
 
 __all__ = [
     "BookingMeasures",
+    "BookingQuery",
     "BookingRequest",
     "BookingView",
     "NewSchedule",
@@ -57,10 +77,14 @@ __all__ = [
     "QueueEntry",
     "RoomQueue",
     "Rules",
+    "ScheduleQuery",
     "Slice",
     "SlotQuery",
+    "SlotSearch",
+    "SlotView",
     "StopOutcome",
     "book",
+    "booking_by_key",
     "booking_measures",
     "bookings_of",
     "call_next",
@@ -69,10 +93,14 @@ __all__ = [
     "confirm",
     "create_schedule",
     "expire_holds",
+    "find_bookings",
+    "find_schedules",
+    "find_slots",
     "finish",
     "get_booking",
     "get_clinic_session",
     "get_schedule",
+    "get_slot",
     "list_schedules",
     "managed_institutions",
     "managed_schedules",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from yigongti import registry
 from yigongti.booking.codes import CHANNELS, PUBLIC_CHANNELS, RESOURCES
 from yigongti.booking.models import ClinicSession, Schedule, Slot
 from yigongti.booking.service.schedules import get_clinic_session
-from yigongti.kernel import invalid_field, local, now
+from yigongti.kernel import SHANGHAI, NotFound, invalid_field, local, now
 
 MAX_DAYS = 31
 MAX_RESULTS = 100
@@ -217,3 +217,152 @@ def slices_of(session: Session, session_id: uuid.UUID, channel: str = "online") 
     ).all()
     open_now = clinic.status == "open" and clinic.release_at <= moment
     return [Slice(s, e, int(n or 0) if open_now else 0) for s, e, n in rows]
+
+
+# --- single places (one slot row each), for standards faces (FHIR Slot) --------------------
+
+SLOT_STATES = ("free", "busy", "busy-unavailable")
+
+
+@dataclass(frozen=True)
+class SlotView:
+    """One place of a time slice and its state now.
+
+    ``state``: ``busy`` while a booking holds it (a hold not yet lapsed, or confirmed);
+    ``busy-unavailable`` when its session is stopped (停诊) or not released yet; else ``free``.
+    """
+
+    id: uuid.UUID
+    schedule_id: uuid.UUID
+    session_id: uuid.UUID
+    institution_id: uuid.UUID
+    department_code: str
+    number: int
+    channel: str
+    starts_at: datetime
+    ends_at: datetime
+    state: str
+    release_at: datetime
+    session_status: str  # open | stopped
+
+
+@dataclass(frozen=True)
+class SlotSearch:
+    """Filters of a search for places; without a time range, the coming week (like the pool)."""
+
+    ids: tuple[uuid.UUID, ...] | None = None
+    schedule_id: uuid.UUID | None = None
+    institution_id: uuid.UUID | None = None
+    department_code: str | None = None
+    channel: str | None = None
+    states: tuple[str, ...] | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    latest_first: bool = False
+
+
+def _slot_state(moment: datetime):
+    """The ``SlotView.state`` of a slot row (joined to its session) as a SQL expression."""
+    return case(
+        (or_(ClinicSession.status == "stopped", ClinicSession.release_at > moment), SLOT_STATES[2]),
+        (
+            and_(
+                Slot.booking_id.is_not(None),
+                or_(Slot.held_until.is_(None), Slot.held_until >= moment),
+            ),
+            SLOT_STATES[1],
+        ),
+        else_=SLOT_STATES[0],
+    )
+
+
+def _department_ids(session: Session, code: str) -> list[uuid.UUID]:
+    _, institutions = registry.list_institutions(session, registry.InstitutionQuery(limit=5000))
+    return [d.id for i in institutions for d in i.departments if d.code == code]
+
+
+def find_slots(
+    session: Session, query: SlotSearch, *, limit: int = 20, offset: int = 0
+) -> tuple[int, list[SlotView]]:
+    """Places matching ``query``, by start time and number, with the total (public, unaudited)."""
+    moment = now()
+    state = _slot_state(moment)
+    where: list = []
+    if query.ids is not None:
+        where.append(Slot.id.in_(query.ids))
+    else:
+        today = datetime.combine(local(moment).date(), time(), tzinfo=SHANGHAI)
+        first = query.starts_from or today
+        last = query.starts_before or first + timedelta(days=7)
+        if last - first > timedelta(days=MAX_DAYS):
+            raise invalid_field(
+                "start", f"Search at most {MAX_DAYS} days at once", f"一次最多查询 {MAX_DAYS} 天"
+            )
+        where += [
+            ClinicSession.day >= local(first).date(),
+            ClinicSession.day <= local(last).date(),
+            Slot.starts_at >= first,
+            Slot.starts_at < last,
+        ]
+    if query.schedule_id is not None:
+        where.append(ClinicSession.schedule_id == query.schedule_id)
+    if query.institution_id is not None:
+        where.append(ClinicSession.institution_id == query.institution_id)
+    if query.department_code is not None:
+        where.append(
+            ClinicSession.department_id.in_(_department_ids(session, query.department_code))
+        )
+    if query.channel is not None:
+        check_channel_code(query.channel)
+        where.append(Slot.channel == query.channel)
+    if query.states is not None:
+        where.append(state.in_(query.states))
+    statement = (
+        select(Slot, ClinicSession, state)
+        .join(ClinicSession, ClinicSession.id == Slot.session_id)
+        .where(*where)
+    )
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.execute(
+        statement.order_by(
+            Slot.starts_at.desc() if query.latest_first else Slot.starts_at,
+            ClinicSession.id,
+            Slot.number,
+        )
+        .limit(min(limit, MAX_RESULTS * 2))
+        .offset(offset)
+    ).all()
+    codes = _department_codes(session, {clinic.institution_id for _, clinic, _ in rows})
+    return total, [
+        SlotView(
+            id=slot.id,
+            schedule_id=clinic.schedule_id,
+            session_id=clinic.id,
+            institution_id=clinic.institution_id,
+            department_code=codes[clinic.department_id],
+            number=slot.number,
+            channel=slot.channel,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            state=slot_state,
+            release_at=clinic.release_at,
+            session_status=clinic.status,
+        )
+        for slot, clinic, slot_state in rows
+    ]
+
+
+def _department_codes(session: Session, institution_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    return {
+        d.id: d.code
+        for i in institution_ids
+        for d in registry.get_institution(session, i).departments
+    }
+
+
+def get_slot(session: Session, slot_id: uuid.UUID) -> SlotView:
+    """One place; ``NotFound`` if there is none."""
+    _, found = find_slots(session, SlotSearch(ids=(slot_id,)), limit=1)
+    if not found:
+        raise NotFound(en="No such slot", zh="号源不存在")
+    return found[0]

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from yigongti import registry
 from yigongti.booking.codes import CHANNELS, DEFAULT_QUOTAS, EXAMS, PERIODS, RESOURCES
 from yigongti.booking.models import LIVE_STATUSES, Booking, ClinicSession, Notice, Schedule, Slot
+from yigongti.db import page
 from yigongti.kernel import SHANGHAI, Forbidden, NotFound, invalid_field, local, now, uuid7
 from yigongti.security import Actor, audit, roles
 
@@ -194,6 +195,54 @@ def list_schedules(session: Session, institution_id: uuid.UUID) -> list[Schedule
             .order_by(Schedule.active.desc(), Schedule.department_id, Schedule.name)
         )
     )
+
+
+@dataclass(frozen=True)
+class ScheduleQuery:
+    """Filters of a structured schedule search (FHIR Schedule), combined with AND.
+
+    ``actor_id`` matches the schedule's doctor or its department; ``day_from``/``day_to``
+    keep schedules with a clinic session on those days (both inclusive).
+    """
+
+    ids: tuple[uuid.UUID, ...] | None = None
+    actor_id: uuid.UUID | None = None
+    institution_id: uuid.UUID | None = None
+    department_ids: tuple[uuid.UUID, ...] | None = None
+    active: bool | None = None
+    day_from: date | None = None
+    day_to: date | None = None
+
+
+def find_schedules(
+    session: Session, query: ScheduleQuery, *, limit: int = 20, offset: int = 0
+) -> tuple[int, list[Schedule]]:
+    """Schedules matching ``query`` by name, with the total (public, like the slot pool)."""
+    where = []
+    if query.ids is not None:
+        where.append(Schedule.id.in_(query.ids))
+    if query.actor_id is not None:
+        where.append(
+            or_(
+                Schedule.practitioner_id == query.actor_id,
+                Schedule.department_id == query.actor_id,
+            )
+        )
+    if query.institution_id is not None:
+        where.append(Schedule.institution_id == query.institution_id)
+    if query.department_ids is not None:
+        where.append(Schedule.department_id.in_(query.department_ids))
+    if query.active is not None:
+        where.append(Schedule.active.is_(query.active))
+    if query.day_from is not None or query.day_to is not None:
+        sessions = select(ClinicSession.id).where(ClinicSession.schedule_id == Schedule.id)
+        if query.day_from is not None:
+            sessions = sessions.where(ClinicSession.day >= query.day_from)
+        if query.day_to is not None:
+            sessions = sessions.where(ClinicSession.day <= query.day_to)
+        where.append(sessions.exists())
+    statement = select(Schedule).where(*where).order_by(Schedule.name, Schedule.id)
+    return page(session, statement, min(limit, 200), offset)
 
 
 def managed_institutions(session: Session, actor: Actor) -> list[Institution]:

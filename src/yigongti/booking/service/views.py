@@ -41,6 +41,13 @@ class BookingView:
     priority: int
     waiting_ahead: int | None
     created_at: datetime
+    slot_id: uuid.UUID
+    session_id: uuid.UUID
+    schedule_id: uuid.UUID
+    department_id: uuid.UUID
+    department_code: str
+    practitioner_id: uuid.UUID | None
+    idempotency_key: str | None  # the booker's own key (his appointment number), if he gave one
 
 
 def view(session: Session, booking: Booking) -> BookingView:
@@ -77,6 +84,13 @@ def view(session: Session, booking: Booking) -> BookingView:
         priority=booking.priority,
         waiting_ahead=waiting_ahead(session, booking),
         created_at=booking.created_at,
+        slot_id=booking.slot_id,
+        session_id=booking.session_id,
+        schedule_id=schedule.id,
+        department_id=department.id,
+        department_code=department.code,
+        practitioner_id=clinic.practitioner_id,
+        idempotency_key=booking.idempotency_key,
     )
 
 

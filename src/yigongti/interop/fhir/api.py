@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from urllib.parse import unquote
+from dataclasses import replace
+from urllib.parse import parse_qsl, unquote
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from yigongti.interop.fhir import interactions
 from yigongti.interop.fhir.bundle import process_bundle
 from yigongti.interop.fhir.capability import capability_statement
-from yigongti.interop.fhir.context import Context
+from yigongti.interop.fhir.context import Context, request_key
 from yigongti.interop.fhir.errors import fhir_error
 from yigongti.interop.fhir.resource import Answer, OperationCall, operation
 from yigongti.interop.fhir.validation import parse_json
@@ -59,6 +60,12 @@ async def _resource_body(request: Request) -> dict:
 
 async def _run(request: Request, work: Callable[[], Answer]) -> Response:
     return _respond(await run_in_threadpool(work), request)
+
+
+def _criteria_in_query(request: Request) -> str | None:
+    """Search criteria in a create's query string (not mere result parameters like _format)."""
+    items = parse_qsl(request.url.query)
+    return request.url.query if any(not k.startswith("_") for k, _ in items) else None
 
 
 def _lenient(request: Request) -> bool:
@@ -105,7 +112,8 @@ async def _operation(
 async def type_level(
     first: str, request: Request, session: SessionDep, actor: ActorDep
 ) -> Response:
-    """``GET [type]`` search, ``POST [type]`` create, or a system-level ``$operation``."""
+    """``GET [type]`` search, ``POST [type]`` create (conditional with ``If-None-Exist`` or
+    criteria in the query string), or a system-level ``$operation``."""
     ctx = _context(request, session, actor)
     if first.startswith("$"):
         return await _operation(request, ctx, None, None, first)
@@ -115,7 +123,11 @@ async def type_level(
             request, lambda: interactions.search(ctx, first, items, lenient=_lenient(request))
         )
     resource = await _resource_body(request)
-    condition = request.headers.get("if-none-exist")
+    # Conditional create: the If-None-Exist header, or (as fhirpy's get_or_create sends it)
+    # the search criteria in the POST's query string.
+    condition = request.headers.get("if-none-exist") or _criteria_in_query(request)
+    key = request_key(request.headers.get("idempotency-key"), condition)
+    ctx = replace(ctx, idempotency_key=key)
     return await _run(
         request, lambda: interactions.create(ctx, first, resource, if_none_exist=condition)
     )

@@ -8,10 +8,11 @@ in a savepoint and answers each on its own.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qsl, urlsplit
 
 from yigongti.interop.fhir import interactions
-from yigongti.interop.fhir.context import Context
+from yigongti.interop.fhir.context import Context, request_key
 from yigongti.interop.fhir.errors import FhirError, Issue, fhir_error, from_domain, invalid
 from yigongti.interop.fhir.resource import Answer
 from yigongti.interop.fhir.validation import validate
@@ -163,11 +164,12 @@ def _run(ctx: Context, request: dict, resource: object) -> Answer:
             f"条目 url 应为相对地址，如 'Patient/<id>'：'{url}'",
         )
     if method == "POST" and len(path) == 1:
+        condition = request.get("ifNoneExist")
         return interactions.create(
-            ctx,
+            replace(ctx, idempotency_key=request_key(None, condition)),
             path[0],
             resource,
-            if_none_exist=request.get("ifNoneExist"),  # type: ignore[arg-type]
+            if_none_exist=condition,  # type: ignore[arg-type]
         )
     if method == "PUT" and len(path) == 2:
         return interactions.update(

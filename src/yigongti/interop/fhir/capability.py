@@ -26,6 +26,7 @@ def capability_statement(base_url: str, software_version: str) -> dict:
             {
                 "mode": "server",
                 "security": {
+                    "extension": [_oauth_uris(base_url)],
                     "cors": False,
                     "service": [
                         {
@@ -51,6 +52,15 @@ def capability_statement(base_url: str, software_version: str) -> dict:
                 ],
             }
         ],
+    }
+
+
+def _oauth_uris(base_url: str) -> dict:
+    """SMART's ``oauth-uris`` extension: where clients obtain tokens (the JSON API's endpoint)."""
+    token = base_url.removesuffix("/fhir") + "/api/v1/auth/token"
+    return {
+        "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+        "extension": [{"url": "token", "valueUri": token}],
     }
 
 

@@ -171,7 +171,9 @@ def create(
         existing = _conditional_match(ctx, kind, if_none_exist)
         if existing is not None:
             return Answer(200, existing, {**_etag(existing), "Location": _location(ctx, existing)})
-    made = kind.create(ctx, {k: v for k, v in resource.items() if k not in ("id", "meta")})
+    content = {k: v for k, v in resource.items() if k not in ("id", "meta")}
+    retried = kind.existing(ctx, content)
+    made = Stored(retried, "existing") if retried is not None else kind.create(ctx, content)
     if isinstance(made, Stored) and made.outcome == "held":
         issue = Issue("informational", made.en, made.zh, severity="information")
         return Answer(202, operation_outcome([issue]))

@@ -65,6 +65,10 @@ class ResourceType:
         """Replace the resource's content with ``resource`` (validated)."""
         raise _not_writable(self.name)
 
+    def existing(self, ctx: Context, resource: dict) -> uuid.UUID | None:
+        """The id of what an earlier create with the same idempotency key made, if any."""
+        return None
+
     def references(self, resource: dict) -> list[str]:
         """References (``Type/id``) of a resource, for ``_include`` and ``$everything``."""
         found = []

@@ -42,6 +42,14 @@ Extensions of ours (``BASE``/StructureDefinition/...): ``RECORDING_INSTITUTION``
 that made a record where FHIR has no element for it), ``REFERRAL_DIRECTION`` (up/down, on an
 Encounter), ``CRITICAL_VALUE`` (危急值, on an Observation), ``LONG_PRESCRIPTION`` (长处方, on a
 MedicationRequest), ``FULFILLED_BY`` (the Encounter a ServiceRequest led to).
+Booking (Schedule, Slot, Appointment):
+- ``APPOINTMENT_REQUEST``: an Appointment's identifier is the booker's own request key (his
+  appointment number, at most 64 characters), unique per account; it is the idempotency key
+  of the booking, so the same key twice is the same Appointment;
+- ``BOOKING_CHANNEL`` (extension ``CHANNEL_EXTENSION``): online, kiosk, window, phone,
+  external, referral;
+- ``BOOKING_RESOURCE`` (serviceCategory): doctor, clinic, ct, mri, ultrasound, endoscopy,
+  vaccination; serviceType is the department (``DEPARTMENT``).
 """
 
 from __future__ import annotations
@@ -89,6 +97,11 @@ REFERRAL_DIRECTION = f"{BASE}/StructureDefinition/referral-direction"
 CRITICAL_VALUE = f"{BASE}/StructureDefinition/critical-value"
 LONG_PRESCRIPTION = f"{BASE}/StructureDefinition/long-prescription"
 FULFILLED_BY = f"{BASE}/StructureDefinition/fulfilled-by"
+APPOINTMENT_REQUEST = f"{BASE}/sid/appointment-request"
+BOOKING_CHANNEL = f"{BASE}/CodeSystem/booking-channel"
+BOOKING_RESOURCE = f"{BASE}/CodeSystem/booking-resource"
+CHANNEL_EXTENSION = f"{BASE}/StructureDefinition/booking-channel"
+VISIT_NUMBER_EXTENSION = f"{BASE}/StructureDefinition/visit-number"  # 就诊序号
 
 GENDERS = {"male": "male", "female": "female"}  # our sex -> FHIR administrative gender
 

@@ -80,6 +80,7 @@ from yigongti.registry.service.scope import (
     register_patient_source,
     resident_filter,
     visible_resident,
+    visible_resident_ids,
 )
 
 __all__ = [
@@ -153,5 +154,6 @@ __all__ = [
     "search_residents",
     "update_resident",
     "visible_resident",
+    "visible_resident_ids",
     "wards_of",
 ]

@@ -99,6 +99,13 @@ def in_resident_scope(
     return column.in_(select(Resident.id).where(condition))
 
 
+def visible_resident_ids(
+    session: Session, actor: Actor, reason: str | None = None
+) -> Select[tuple[uuid.UUID]]:
+    """A subquery of the ids of every resident the actor may see (for other domains' filters)."""
+    return select(Resident.id).where(resident_filter(session, actor, reason))
+
+
 def visible_resident(
     session: Session, actor: Actor, resident_id: uuid.UUID, reason: str | None = None
 ) -> Resident:

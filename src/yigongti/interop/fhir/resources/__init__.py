@@ -1,6 +1,7 @@
 """One module per FHIR resource type; importing this package registers them all."""
 
 from yigongti.interop.fhir.resources import (  # noqa: F401 - each registers by import
+    appointment,
     care_team,
     condition,
     diagnostic_report,
@@ -15,5 +16,7 @@ from yigongti.interop.fhir.resources import (  # noqa: F401 - each registers by 
     patient_match,
     practitioner,
     practitioner_role,
+    schedule,
     service_request,
+    slot,
 )
