@@ -139,8 +139,9 @@ def test_resident_records_are_registered_by_doctors_window_clerks_and_his_system
 
 
 def test_institution_systems_link_records_and_move_data_in_bulk_and_are_machine_accounts() -> None:
-    assert _holders(roles.EMPI_LINK) == {"integration"}
-    assert _holders(roles.BULK_IMPORT) == _holders(roles.BULK_EXPORT) == {"integration"}
+    assert "integration" in _holders(roles.EMPI_LINK)
+    assert "integration" in _holders(roles.BULK_IMPORT) & _holders(roles.BULK_EXPORT)
+    assert not roles.ROLES["integration"].permissions & {roles.EMPI_REVIEW, roles.EMPI_MERGE}
     assert set(roles.MACHINE_ROLES) == {"integration"}
 
 
