@@ -174,8 +174,9 @@ def test_a_missing_permission_is_refused_naming_the_role_in_both_languages() -> 
     assert "resident:reveal" in caught.value.en
 
 
-def test_empi_linked_by_doctors_and_clerks_reviewed_by_clerks_merged_by_admins() -> None:
+def test_empi_linked_by_doctors_clerks_and_systems_reviewed_by_clerks_merged_by_admins() -> None:
     assert _holders(roles.EMPI_LINK) == {
+        "integration",
         "village_doctor",
         "township_doctor",
         "county_doctor",
