@@ -18,6 +18,7 @@ from yigongti.registry.service.institutions import (
     list_villages,
     members_of_community,
     referral_chain,
+    unit_names,
 )
 from yigongti.registry.service.names import pinyin_initials
 from yigongti.registry.service.practitioners import (
@@ -99,6 +100,7 @@ __all__ = [
     "resident_filter",
     "resident_record",
     "search_residents",
+    "unit_names",
     "update_resident",
     "visible_resident",
     "wards_of",
