@@ -2,8 +2,16 @@
 
 from yigongti.security import roles
 from yigongti.security.actor import Actor, system_actor
-from yigongti.security.audit import ChainBreak, count_events, record, verify_chain
-from yigongti.security.models import AuditEvent, User
+from yigongti.security.audit import (
+    ChainBreak,
+    chain_pending,
+    chaining_in_background,
+    count_events,
+    count_pending,
+    record,
+    verify_chain,
+)
+from yigongti.security.models import AuditEvent, AuditPending, User
 from yigongti.security.roles import ROLES, Role
 from yigongti.security.service import (
     AuditQuery,
@@ -24,6 +32,7 @@ __all__ = [
     "ROLES",
     "Actor",
     "AuditEvent",
+    "AuditPending",
     "AuditQuery",
     "ChainBreak",
     "LoginOutcome",
@@ -32,7 +41,10 @@ __all__ = [
     "active_user",
     "actor_for",
     "authenticate",
+    "chain_pending",
+    "chaining_in_background",
     "count_events",
+    "count_pending",
     "count_users",
     "create_user",
     "issue_token",
