@@ -17,7 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -138,6 +149,41 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def _standing_query() -> Select[tuple[int, int, int, int, int]]:
+    """The aggregate behind :func:`_standing`, built once: every booking runs it, and building
+    and keying a statement this size costs more than running it."""
+    mine = Booking.resident_id == bindparam("resident_id")
+    # The live statuses as constants in the SQL, not a list bound anew at each execution.
+    live = and_(mine, Booking.status.in_([literal_column(f"'{s}'") for s in LIVE_STATUSES]))
+    same_day = and_(
+        live,
+        Booking.department_id == bindparam("department_id"),
+        Booking.day == bindparam("day"),
+    )
+    # A key of None matches no row: NULL equals nothing.
+    keyed = and_(
+        Booking.booked_by == bindparam("user_id"), Booking.idempotency_key == bindparam("key")
+    )
+    no_shows = and_(mine, Booking.status == "no_show", Booking.ended_at >= bindparam("since"))
+    lapsed = and_(mine, Booking.status == "held", Slot.held_until < bindparam("moment"))
+    holder = and_(Slot.id == Booking.slot_id, Slot.booking_id == Booking.id)
+    return (
+        select(
+            _count_if(live),
+            _count_if(same_day),
+            _count_if(no_shows),
+            _count_if(lapsed),
+            _count_if(keyed),
+        )
+        .select_from(Booking)
+        .outerjoin(Slot, holder)
+        .where(or_(mine, keyed))
+    )
+
+
+_STANDING = _standing_query()
+
+
 def _standing(
     session: Session,
     actor: Actor,
@@ -149,29 +195,16 @@ def _standing(
     """The resident's live bookings, the same department that day, recent no-shows, lapsed
     holds, and whether the actor used ``key`` already: one aggregate over both their rows."""
     moment = now()
-    since = moment - timedelta(days=rules.no_show_window_days + rules.suspension_days)
-    mine = Booking.resident_id == resident_id
-    live = and_(mine, Booking.status.in_(LIVE_STATUSES))
-    keyed = (
-        and_(Booking.booked_by == actor.user_id, Booking.idempotency_key == key)
-        if key is not None and actor.user_id is not None
-        else false()
-    )
-    holder = and_(Slot.id == Booking.slot_id, Slot.booking_id == Booking.id)
-    row = session.execute(
-        select(
-            _count_if(live),
-            _count_if(
-                and_(live, Booking.department_id == clinic.department_id, Booking.day == clinic.day)
-            ),
-            _count_if(and_(mine, Booking.status == "no_show", Booking.ended_at >= since)),
-            _count_if(and_(mine, Booking.status == "held", Slot.held_until < moment)),
-            _count_if(keyed),
-        )
-        .select_from(Booking)
-        .outerjoin(Slot, holder)
-        .where(or_(mine, keyed))
-    ).one()
+    values = {
+        "resident_id": resident_id,
+        "department_id": clinic.department_id,
+        "day": clinic.day,
+        "user_id": actor.user_id,
+        "key": key,
+        "since": moment - timedelta(days=rules.no_show_window_days + rules.suspension_days),
+        "moment": moment,
+    }
+    row = session.execute(_STANDING, values).one()
     return _Standing(*(int(n) for n in row))
 
 
@@ -244,26 +277,45 @@ def _channels_to_take(clinic: ClinicSession, channel: str) -> list[str]:
 # --- taking a slot ------------------------------------------------------------------------
 
 
-def _free_slot(
-    session: Session, clinic: ClinicSession, channels: list[str], start: datetime | None
-) -> Slot | None:
-    moment = now()
+def _free_slot_query(*, locked: bool, in_slice: bool) -> Select[tuple[Slot]]:
+    """The earliest free place for one or two slot channels (:func:`_channels_to_take`)."""
     query = (
         select(Slot)
         .where(
-            Slot.session_id == clinic.id,
-            Slot.channel.in_(channels),
-            Slot.ends_at > moment,
-            or_(Slot.booking_id.is_(None), Slot.held_until < moment),
+            Slot.session_id == bindparam("session_id"),
+            Slot.channel.in_([bindparam("channel"), bindparam("also")]),
+            Slot.ends_at > bindparam("moment"),
+            or_(Slot.booking_id.is_(None), Slot.held_until < bindparam("moment")),
         )
         .order_by(Slot.number)
         .limit(1)
     )
-    if start is not None:
-        query = query.where(Slot.starts_at == start)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return session.scalar(query)
+    if in_slice:
+        query = query.where(Slot.starts_at == bindparam("start"))
+    return query.with_for_update(skip_locked=True) if locked else query
+
+
+# Built once, as _STANDING: (locked, in_slice) -> statement. PostgreSQL skips slots that
+# concurrent bookers hold; SQLite's writers are serial.
+_FREE_SLOT = {
+    (locked, in_slice): _free_slot_query(locked=locked, in_slice=in_slice)
+    for locked in (False, True)
+    for in_slice in (False, True)
+}
+
+
+def _free_slot(
+    session: Session, clinic: ClinicSession, channels: list[str], start: datetime | None
+) -> Slot | None:
+    locked = session.get_bind().dialect.name == "postgresql"
+    values = {
+        "session_id": clinic.id,
+        "channel": channels[0],
+        "also": channels[-1],
+        "moment": now(),
+        "start": start,
+    }
+    return session.scalar(_FREE_SLOT[locked, start is not None], values)
 
 
 def _take(session: Session, booking: Booking, slot: Slot, hold_until: datetime | None) -> bool:
