@@ -16,6 +16,7 @@ from yigongti.security.roles import ROLES, Role
 from yigongti.security.service import (
     AuditQuery,
     LoginOutcome,
+    active_actor,
     active_user,
     actor_for,
     authenticate,
@@ -38,6 +39,7 @@ __all__ = [
     "LoginOutcome",
     "Role",
     "User",
+    "active_actor",
     "active_user",
     "actor_for",
     "authenticate",

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from yigongti.db import unit_of_work
 from yigongti.kernel import Unauthenticated, invalid_field
-from yigongti.security import Actor, active_user, actor_for, user_id_of
+from yigongti.security import Actor, active_actor, active_user, actor_for, user_id_of
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -79,7 +79,7 @@ class Caller:
 
     def _run(self, work: Callable[[Session, Actor], T]) -> T:
         with unit_of_work(self.engine) as session:
-            actor = actor_for(active_user(session, self.user_id), self.client)
+            actor = active_actor(session, self.user_id, self.client)
             return work(session, actor)
 
 
