@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     county_code: str = "330784"
     county_name: str = "云岭县"
     job_interval_seconds: int = 0  # scheduled jobs in the server; 0 = off
+    # A thread chains the audit log after commits, instead of each request (`ygt serve` sets it)
+    audit_chain_in_background: bool = False
+    # Build every API route's matching context at start-up, not in the first requests (serve)
+    warm_routes_at_start: bool = False
     data_center_minutes: int = 60  # with the jobs: export, compute and alerts this often
     # Database connections per server process; API requests in progress are capped at the same
     # number (web.limits.Admission), so a burst waits its turn instead of holding connections

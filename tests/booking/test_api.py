@@ -17,9 +17,10 @@ from tests.booking.conftest import (
     set_release,
     small_schedule,
 )
-from tests.support import actor, count_rows, places
+from tests.support import actor, count_rows, places, user_of
 from yigongti import booking
 from yigongti.db import unit_of_work
+from yigongti.security import set_user_active
 
 Login = Callable[[str], dict[str, str]]
 BOOKINGS = "/api/v1/bookings"
@@ -217,3 +218,20 @@ def test_rules_for_an_unknown_institution_are_not_found_and_nothing_is_written(
     put = client.put("/api/v1/booking-rules", headers=login("system_admin"), json=body)
     _problem(put, 404)
     assert count_rows(engine, "booking_policies") == 0
+
+
+def test_a_disabled_account_is_refused_at_its_next_booking_request(
+    client: TestClient,
+    login: Login,
+    clinic: Clinic,
+    engine: Engine,
+    new_bookings: Callable[[], int],
+) -> None:
+    headers = login("resident")  # a valid token, issued before the account is disabled
+    with unit_of_work(engine) as session:
+        resident = user_of(session, "resident")
+        set_user_active(session, actor(session, "system_admin"), resident.id, active=False)
+    body = {"session_id": str(clinic.session()), "channel": "online"}
+    body["resident_id"] = str(_home(engine))
+    _problem(client.post(BOOKINGS, headers=headers, json=body), 401)
+    assert new_bookings() == 0

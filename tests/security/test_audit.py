@@ -24,7 +24,14 @@ from yigongti.cli import app as ygt_app
 from yigongti.db import unit_of_work
 from yigongti.kernel import SHANGHAI
 from yigongti.registry import get_resident, search_residents
-from yigongti.security import AuditEvent, ChainBreak, verify_chain
+from yigongti.security import (
+    AuditEvent,
+    ChainBreak,
+    chain_pending,
+    chaining_in_background,
+    count_pending,
+    verify_chain,
+)
 from yigongti.security.audit import entry_hash
 from yigongti.settings import get_settings
 
@@ -347,3 +354,64 @@ def test_creating_the_demo_accounts_was_audited(engine: Engine) -> None:
             )
         ).all()
         assert str(user_of(session, "cdc_officer").id) in created
+
+
+# --- chaining after commit (PostgreSQL) -------------------------------------------------------
+
+
+def _pending(engine: Engine) -> int:
+    with unit_of_work(engine) as session:
+        return count_pending(session)
+
+
+def _read_a_resident(engine: Engine) -> None:
+    with unit_of_work(engine) as session:
+        get_resident(session, actor(session, "township_doctor"), places(session).resident.id)
+
+
+def test_a_commit_never_waits_for_the_chain_and_its_entry_is_chained_by_the_holder(
+    engine: Engine, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite chains each entry inside its own (serial) transaction")
+    start = _last_seq(engine)
+    with engine.connect() as chainer:  # another chainer holds the lock
+        chainer.execute(text("SELECT pg_advisory_lock(7170001)"))
+        _read_a_resident(engine)  # commits at once, although the chain is busy
+        assert (_pending(engine), _rows_after(engine, start)) == (1, [])
+        chainer.execute(text("SELECT pg_advisory_unlock(7170001)"))
+        chainer.commit()
+    assert chain_pending(engine) == 1  # what the holder does after letting go of the lock
+    [row] = _rows_after(engine, start)
+    assert (row.seq, row.action, _pending(engine)) == (start + 1, "read", 0)
+    assert _breaks(engine) == []
+
+
+def test_ygt_audit_verify_chains_entries_a_stopped_chainer_left_waiting(
+    engine: Engine, backend: str, tmp_path: Path
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite chains each entry inside its own (serial) transaction")
+    with engine.connect() as chainer:
+        chainer.execute(text("SELECT pg_advisory_lock(7170001)"))
+        _read_a_resident(engine)
+        _read_a_resident(engine)
+        chainer.invalidate()  # its worker is killed: the lock goes, nothing was chained
+    assert _pending(engine) == 2
+    verified = _ygt(engine, tmp_path, "audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert "Chained 2 audit entries that were waiting" in verified.output
+    assert f"Audit chain intact: {_last_seq(engine)} rows" in verified.output
+    assert _pending(engine) == 0
+
+
+def test_entries_left_to_the_background_chainer_are_all_chained_when_it_stops(
+    engine: Engine,
+) -> None:
+    start = _last_seq(engine)
+    with chaining_in_background(engine):
+        for _ in range(5):
+            _read_a_resident(engine)
+    assert [r.seq for r in _rows_after(engine, start)] == list(range(start + 1, start + 6))
+    assert _pending(engine) == 0
+    assert _breaks(engine) == []

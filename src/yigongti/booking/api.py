@@ -28,7 +28,7 @@ from yigongti.booking.schemas import (
     StopOut,
     TransferIn,
 )
-from yigongti.web.deps import ActorDep, SessionDep
+from yigongti.web.deps import ActorDep, CallerDep, SessionDep
 
 router = APIRouter(tags=["booking"])
 IdempotencyKey = Annotated[
@@ -85,9 +85,12 @@ def slices(
     return booking.slices_of(session, session_id, channel)
 
 
+# The booking rush's endpoints do their work in one worker thread each (``CallerDep``).
+
+
 @router.post("/bookings", response_model=BookingOut, status_code=201)
-def new_booking(
-    body: BookingIn, session: SessionDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+async def new_booking(
+    body: BookingIn, caller: CallerDep, idempotency_key: IdempotencyKey = None
 ) -> BookingOut:
     """Hold a place (confirm within the hold), or book at once with ``confirm``.
 
@@ -96,25 +99,26 @@ def new_booking(
     """
     values = body.model_dump()
     values["idempotency_key"] = idempotency_key or body.idempotency_key
-    return booking.book(session, actor, booking.BookingRequest(**values))
+    request = booking.BookingRequest(**values)
+    return await caller.run(lambda session, actor: booking.book(session, actor, request))
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingOut)
-def get_booking(booking_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> BookingOut:
+async def get_booking(booking_id: uuid.UUID, caller: CallerDep) -> BookingOut:
     """One booking with its live queue position."""
-    return booking.get_booking(session, actor, booking_id)
+    return await caller.run(lambda session, actor: booking.get_booking(session, actor, booking_id))
 
 
 @router.post("/bookings/{booking_id}/confirm", response_model=BookingOut)
-def confirm(booking_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> BookingOut:
+async def confirm(booking_id: uuid.UUID, caller: CallerDep) -> BookingOut:
     """Confirm a held booking before the hold lapses."""
-    return booking.confirm(session, actor, booking_id)
+    return await caller.run(lambda session, actor: booking.confirm(session, actor, booking_id))
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingOut)
-def cancel(booking_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> BookingOut:
+async def cancel(booking_id: uuid.UUID, caller: CallerDep) -> BookingOut:
     """Cancel a booking before the cancellation deadline."""
-    return booking.cancel(session, actor, booking_id)
+    return await caller.run(lambda session, actor: booking.cancel(session, actor, booking_id))
 
 
 @router.post("/bookings/{booking_id}/reschedule", response_model=BookingOut, status_code=201)

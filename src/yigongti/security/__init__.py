@@ -2,13 +2,21 @@
 
 from yigongti.security import roles
 from yigongti.security.actor import Actor, system_actor
-from yigongti.security.audit import ChainBreak, count_events, record, verify_chain
-from yigongti.security.models import AuditEvent, User
-from yigongti.security.passwords import new_client_secret
+from yigongti.security.audit import (
+    ChainBreak,
+    chain_pending,
+    chaining_in_background,
+    count_events,
+    count_pending,
+    record,
+    verify_chain,
+)
+from yigongti.security.models import AuditEvent, AuditPending, User
 from yigongti.security.roles import ROLES, Role
 from yigongti.security.service import (
     AuditQuery,
     LoginOutcome,
+    active_actor,
     active_user,
     actor_for,
     authenticate,
@@ -26,16 +34,21 @@ __all__ = [
     "ROLES",
     "Actor",
     "AuditEvent",
+    "AuditPending",
     "AuditQuery",
     "ChainBreak",
     "LoginOutcome",
     "Role",
     "User",
+    "active_actor",
     "active_user",
     "actor_for",
     "authenticate",
     "authenticate_client",
+    "chain_pending",
+    "chaining_in_background",
     "count_events",
+    "count_pending",
     "count_users",
     "create_user",
     "issue_token",

@@ -1,30 +1,42 @@
 """The append-only, hash-chained audit log.
 
 Services call :func:`record` for every read or change of a person's identity or health data.
-Entries wait in the session and are chained just before commit under a lock, so the chain
-follows commit order and a rolled-back request leaves no trace.
+Entries wait in the session and are written in the same transaction as the work they record,
+so a rolled-back request leaves no trace. On PostgreSQL they are written to ``audit_pending``
+without any lock, and chained into ``audit_events`` right after the commit by
+:func:`chain_pending`, one chainer at a time, in batches; the chain never holds a request's
+commit. On SQLite, whose writers are serial anyway, each transaction chains its own entries
+before it commits.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Connection, Engine, Row, Select, delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from yigongti.kernel import now
 from yigongti.security.actor import Actor
-from yigongti.security.models import AuditEvent
+from yigongti.security.models import AuditEvent, AuditPending
+
+log = logging.getLogger("yigongti.audit")
 
 GENESIS = "0" * 64
-_PENDING = "audit_pending"
-_LOCK_KEY = 7_170_001  # pg advisory lock id of the chain
+_PENDING = "audit_pending"  # entries recorded in the session, not yet written
+_UNCHAINED = "audit_unchained"  # the session wrote entries to audit_pending
+_LOCK_KEY = 7_170_001  # pg advisory lock id of the chainer
+_PENDING_COLUMNS = list(AuditPending.__table__.columns)
 
 
 def record(
@@ -71,34 +83,168 @@ def _plain(value: object) -> object:
     return value
 
 
-def _lock_chain(session: Session) -> None:
-    # SQLite transactions start with BEGIN IMMEDIATE and already hold the write lock.
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+def _chains_at_commit(session: Session) -> bool:
+    # SQLite transactions start with BEGIN IMMEDIATE: writers are serial already, so each
+    # chains its own entries before it commits, at no cost to the others.
+    return session.get_bind().dialect.name != "postgresql"
 
 
-@event.listens_for(Session, "before_commit")
-def _chain_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    _lock_chain(session)
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+def _append_chained(
+    write: Callable[[list[dict[str, object]]], None], last: Row[Any] | None, pending: list[dict]
+) -> None:
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    rows = []
     for fields in pending:
         seq += 1
         row = {"seq": seq, "prev_hash": prev, **fields}
         row["hash"] = entry_hash(row)
-        session.add(AuditEvent(**row))
+        rows.append(row)
         prev = row["hash"]
-    session.flush()
+    write(rows)
+
+
+_LAST = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    if _chains_at_commit(session):
+        last = session.execute(_LAST).first()
+        _append_chained(lambda rows: session.add_all(AuditEvent(**r) for r in rows), last, pending)
+        session.flush()
+    else:
+        session.flush()  # the work first, as the ORM would order it
+        session.execute(insert(AuditPending), pending)
+        session.info[_UNCHAINED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _chain_committed(session: Session) -> None:
+    if not session.info.pop(_UNCHAINED, False):
+        return
+    engine = session.get_bind().engine
+    chainer = _chainers.get(engine)
+    if chainer is not None:
+        chainer.wake()
+        return
+    try:
+        chain_pending(engine)
+    except Exception:  # the work is committed; its entries wait for the next chainer
+        log.exception("chaining the audit log failed; entries wait in audit_pending")
+
+
+class _Chainer:
+    """A thread that chains pending entries whenever a commit wakes it, and every second."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.woken = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, name="audit-chainer", daemon=True)
+
+    def wake(self) -> None:
+        self.woken.set()
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.woken.set()
+        self.thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self.stopping:
+            self.woken.wait(timeout=1.0)
+            self.woken.clear()
+            try:
+                chain_pending(self.engine)
+            except Exception:  # logged; the next wake-up tries again
+                log.exception("chaining the audit log failed; entries wait in audit_pending")
+
+
+_chainers: weakref.WeakKeyDictionary[Engine, _Chainer] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def chaining_in_background(engine: Engine) -> Iterator[None]:
+    """While open, commits on ``engine`` leave their entries to a chainer thread.
+
+    For servers: a request then spends nothing on the chain after its commit. Entries are
+    chained moments later (the thread wakes at each commit); the last are chained on closing.
+    """
+    chainer = _chainers[engine] = _Chainer(engine)
+    chainer.thread.start()
+    try:
+        yield
+    finally:
+        _chainers.pop(engine, None)
+        chainer.stop()
+        chain_pending(engine)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_UNCHAINED, None)
+
+
+def chain_pending(engine: Engine, batch: int = 1_000) -> int:
+    """Move committed entries from ``audit_pending`` into the chain, oldest first; how many.
+
+    One chainer at a time, under a PostgreSQL advisory lock that is tried, never waited for:
+    a request whose try fails returns at once, because the holder looks for new entries again
+    after letting go of the lock, and so chains every entry committed before it let go. No
+    lock is held across any request's work or commit. SQLite chains at commit (nothing waits).
+    """
+    if engine.dialect.name != "postgresql":
+        return 0
+    chained = 0
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        while _at_once(connection, select(func.pg_try_advisory_lock(_LOCK_KEY))):
+            try:
+                connection.execution_options(isolation_level="READ COMMITTED")
+                while moved := _chain_batch(connection, batch):
+                    chained += moved
+            finally:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                _at_once(connection, select(func.pg_advisory_unlock(_LOCK_KEY)))
+            # Entries committed while the lock was held, whose own try failed, are ours.
+            if _at_once(connection, select(AuditPending.id).limit(1)) is None:
+                break
+    return chained
+
+
+def _at_once(connection: Connection, statement: Select[Any]) -> Any:
+    """One statement on an autocommit connection, ending SQLAlchemy's implicit transaction."""
+    try:
+        return connection.scalar(statement)
+    finally:
+        connection.commit()
+
+
+def _chain_batch(connection: Connection, batch: int) -> int:
+    with connection.begin():
+        rows = connection.execute(
+            select(*_PENDING_COLUMNS).order_by(AuditPending.id).limit(batch)
+        ).all()
+        if not rows:
+            return 0
+        last = connection.execute(_LAST).first()
+        pending = [{k: v for k, v in row._mapping.items() if k != "id"} for row in rows]
+        _append_chained(
+            lambda chained: connection.execute(insert(AuditEvent), chained), last, pending
+        )
+        connection.execute(
+            delete(AuditPending).where(AuditPending.id.in_([row.id for row in rows]))
+        )
+    return len(rows)
+
+
+def count_pending(session: Session) -> int:
+    """How many committed audit entries wait to be chained."""
+    return session.scalar(select(func.count()).select_from(AuditPending)) or 0
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,28 @@ class AuditEvent(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditPending(Base):
+    """An audit entry committed with the work it records and not yet chained (PostgreSQL).
+
+    Requests append here without waiting for one another; :func:`audit.chain_pending` moves
+    the entries into ``audit_events`` in order, hash-chained, moments after their commit.
+    """
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor_name: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(24))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    action: Mapped[str] = mapped_column(String(24))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from yigongti.db import page
@@ -221,6 +221,34 @@ def active_user(session: Session, user_id: uuid.UUID) -> User:
     if user is None or not user.active:
         raise Unauthenticated(en="Account not found or disabled", zh="账号不存在或已停用")
     return user
+
+
+_ACTOR_OF = select(
+    User.id,
+    User.username,
+    User.role,
+    User.institution_id,
+    User.practitioner_id,
+    User.resident_id,
+).where(User.id == bindparam("user_id"), User.active.is_(True))
+
+
+def active_actor(session: Session, user_id: uuid.UUID, client: str | None = None) -> Actor:
+    """The actor of the active account ``user_id`` (as ``actor_for(active_user(...))``), read in
+    one prepared statement without loading the account; ``Unauthenticated`` if it is gone or
+    disabled. For the request paths where every millisecond counts."""
+    row = session.execute(_ACTOR_OF, {"user_id": user_id}).first()
+    if row is None:
+        raise Unauthenticated(en="Account not found or disabled", zh="账号不存在或已停用")
+    return Actor(
+        user_id=row.id,
+        username=row.username,
+        role=row.role,
+        institution_id=row.institution_id,
+        practitioner_id=row.practitioner_id,
+        resident_id=row.resident_id,
+        client=client,
+    )
 
 
 def actor_for(user: User, client: str | None = None) -> Actor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -54,7 +56,7 @@ def create_app(
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
-        lifespan=scheduled_jobs,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(
@@ -80,6 +82,47 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Admission, limit=settings.db_pool_size, prefix=API_PREFIX)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if app.state.settings.warm_routes_at_start:
+        await warm_routes(app)
+    async with scheduled_jobs(app):
+        yield
+
+
+async def warm_routes(app: FastAPI) -> None:
+    """Send one request for a path no API route serves through ``app`` itself.
+
+    FastAPI builds each route's matching context (parameter adapters and the like) the first
+    time a request is matched against it: 0.3 to 0.4 s of CPU per process, otherwise paid by
+    the first requests of a rush. Matching a path that no route serves builds them all.
+    """
+    path = f"{API_PREFIX}/-"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 0),
+        "state": {},
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    await app(scope, receive, send)
 
 
 def _document_problems(app: FastAPI) -> None:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import suppress
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from yigongti.db import unit_of_work
 from yigongti.kernel import Unauthenticated, invalid_field
-from yigongti.security import Actor, active_user, actor_for, user_id_of
+from yigongti.security import Actor, active_actor, active_user, actor_for, user_id_of
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -51,6 +55,46 @@ def get_actor(
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The holder of a valid token, before his account is looked up: decoded on the event loop.
+
+    :meth:`run` does the rest of a request in one worker thread: the unit of work, the
+    account (still refused at once if disabled), the service call and the commit. Endpoints on
+    the hot path use it instead of ``SessionDep`` and ``ActorDep``, which take three hand-offs
+    to worker threads more per request (session, actor, endpoint, commit).
+    """
+
+    user_id: uuid.UUID
+    client: str | None
+    engine: Engine
+
+    async def run(self, work: Callable[[Session, Actor], T]) -> T:
+        """``work(session, actor)`` in one unit of work, committed before it returns."""
+        return await run_in_threadpool(self._run, work)
+
+    def _run(self, work: Callable[[Session, Actor], T]) -> T:
+        with unit_of_work(self.engine) as session:
+            actor = active_actor(session, self.user_id, self.client)
+            return work(session, actor)
+
+
+async def get_caller(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Caller:
+    """The user a bearer token names; ``Unauthenticated`` without a valid one."""
+    if not token:
+        raise Unauthenticated(
+            en="Log in first: send 'Authorization: Bearer <token>'",
+            zh="请先登录（请求头需带 Authorization: Bearer 令牌）",
+        )
+    user_id = user_id_of(token, request.app.state.secret)
+    return Caller(user_id, client_of(request), request.app.state.engine)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
 def _nul_in(value: object, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:

@@ -17,7 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -79,8 +90,8 @@ def _check_channel(actor: Actor, channel: str) -> None:
 def _patient(session: Session, actor: Actor, request: BookingRequest) -> Resident:
     """The resident to book for, named and checked as the request's channel requires."""
     if request.resident_id is not None:
-        # Oneself, a ward (residents), or someone in the actor's scope (staff).
-        return registry.visible_resident(session, actor, request.resident_id)
+        # Oneself, a ward (residents), or someone in the actor's scope (staff); locked at once.
+        return registry.visible_resident(session, actor, request.resident_id, lock=True)
     if not request.id_number or not request.name:
         raise invalid_field(
             "resident_id",
@@ -94,7 +105,9 @@ def _patient(session: Session, actor: Actor, request: BookingRequest) -> Residen
             "online bookings name oneself or a family member",
             "按身份证号预约仅限窗口、自助机、电话和外部平台；线上预约请选择本人或家庭成员",
         )
-    return registry.identify_resident(session, request.id_number, request.name)
+    resident = registry.identify_resident(session, request.id_number, request.name)
+    registry.lock_resident(session, resident.id)
+    return resident
 
 
 # --- rules --------------------------------------------------------------------------------
@@ -121,12 +134,91 @@ def suspended_until(session: Session, resident_id: uuid.UUID, rules: Rules) -> d
     return until if until is not None and until > now() else None
 
 
+@dataclass(frozen=True)
+class _Standing:
+    """What the resident's own bookings (and the actor's key) say, counted in one query."""
+
+    live: int
+    same_day: int
+    recent_no_shows: int
+    lapsed_holds: int
+    keyed: int
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _standing_query() -> Select[tuple[int, int, int, int, int]]:
+    """The aggregate behind :func:`_standing`, built once: every booking runs it, and building
+    and keying a statement this size costs more than running it."""
+    mine = Booking.resident_id == bindparam("resident_id")
+    # The live statuses as constants in the SQL, not a list bound anew at each execution.
+    live = and_(mine, Booking.status.in_([literal_column(f"'{s}'") for s in LIVE_STATUSES]))
+    same_day = and_(
+        live,
+        Booking.department_id == bindparam("department_id"),
+        Booking.day == bindparam("day"),
+    )
+    # A key of None matches no row: NULL equals nothing.
+    keyed = and_(
+        Booking.booked_by == bindparam("user_id"), Booking.idempotency_key == bindparam("key")
+    )
+    no_shows = and_(mine, Booking.status == "no_show", Booking.ended_at >= bindparam("since"))
+    lapsed = and_(mine, Booking.status == "held", Slot.held_until < bindparam("moment"))
+    holder = and_(Slot.id == Booking.slot_id, Slot.booking_id == Booking.id)
+    return (
+        select(
+            _count_if(live),
+            _count_if(same_day),
+            _count_if(no_shows),
+            _count_if(lapsed),
+            _count_if(keyed),
+        )
+        .select_from(Booking)
+        .outerjoin(Slot, holder)
+        .where(or_(mine, keyed))
+    )
+
+
+_STANDING = _standing_query()
+
+
+def _standing(
+    session: Session,
+    actor: Actor,
+    resident_id: uuid.UUID,
+    clinic: ClinicSession,
+    key: str | None,
+    rules: Rules,
+) -> _Standing:
+    """The resident's live bookings, the same department that day, recent no-shows, lapsed
+    holds, and whether the actor used ``key`` already: one aggregate over both their rows."""
+    moment = now()
+    values = {
+        "resident_id": resident_id,
+        "department_id": clinic.department_id,
+        "day": clinic.day,
+        "user_id": actor.user_id,
+        "key": key,
+        "since": moment - timedelta(days=rules.no_show_window_days + rules.suspension_days),
+        "moment": moment,
+    }
+    row = session.execute(_STANDING, values).one()
+    return _Standing(*(int(n) for n in row))
+
+
 def _check_rules(
-    session: Session, resident: Resident, clinic: ClinicSession, channel: str, rules: Rules
+    session: Session,
+    resident: Resident,
+    clinic: ClinicSession,
+    channel: str,
+    rules: Rules,
+    standing: _Standing,
 ) -> None:
     if resident.deceased_on is not None:
         raise Conflict(en="The resident is recorded as deceased", zh="该居民已登记死亡")
-    if channel == "online":
+    if channel == "online" and standing.recent_no_shows >= rules.no_show_limit:
         until = suspended_until(session, resident.id, rules)
         if until is not None:
             raise Conflict(
@@ -134,35 +226,30 @@ def _check_rules(
                 f"{rules.no_show_limit} no-shows; book at a window",
                 zh=f"因爽约{rules.no_show_limit}次，线上预约暂停至 {until:%Y-%m-%d}，请到窗口预约",
             )
-    live = select(func.count()).where(
-        Booking.resident_id == resident.id, Booking.status.in_(LIVE_STATUSES)
-    )
-    if (session.scalar(live) or 0) >= rules.max_active:
+    if standing.live >= rules.max_active:
         raise Conflict(
             en=f"At most {rules.max_active} active bookings at once; cancel one first",
             zh=f"同时最多可有 {rules.max_active} 个有效预约，请先取消一个",
         )
-    same_day = session.scalar(
-        select(Booking.id).where(
-            Booking.resident_id == resident.id,
-            Booking.department_id == clinic.department_id,
-            Booking.day == clinic.day,
-            Booking.status.in_(LIVE_STATUSES),
-        )
-    )
-    if same_day is not None:
+    if standing.same_day:
         raise Conflict(
             en="One booking per department a day: this resident is already booked there that day",
             zh="同一科室同一天只能预约一次：该居民当天已有该科室的预约",
         )
 
 
-def _bookable(session: Session, request: BookingRequest) -> tuple[ClinicSession, Schedule]:
-    clinic = session.get(ClinicSession, request.session_id)
-    if clinic is None:
-        raise NotFound(en="No such clinic session", zh="出诊场次不存在")
-    schedule = session.get(Schedule, clinic.schedule_id)
-    assert schedule is not None
+def _session_and_schedule(
+    session: Session, session_id: uuid.UUID
+) -> tuple[ClinicSession, Schedule] | None:
+    row = session.execute(
+        select(ClinicSession, Schedule)
+        .join(Schedule, Schedule.id == ClinicSession.schedule_id)
+        .where(ClinicSession.id == session_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _check_bookable(clinic: ClinicSession, schedule: Schedule, request: BookingRequest) -> None:
     moment = now()
     if clinic.status == "stopped":
         raise Conflict(en="This clinic session is cancelled (停诊)", zh="该场次已停诊")
@@ -178,7 +265,6 @@ def _bookable(session: Session, request: BookingRequest) -> tuple[ClinicSession,
             en=f"The fee is now {schedule.fee_fen / 100:.2f} yuan; confirm again",
             zh=f"挂号费已变更为 {schedule.fee_fen / 100:.2f} 元，请重新确认",
         )
-    return clinic, schedule
 
 
 def _channels_to_take(clinic: ClinicSession, channel: str) -> list[str]:
@@ -191,65 +277,106 @@ def _channels_to_take(clinic: ClinicSession, channel: str) -> list[str]:
 # --- taking a slot ------------------------------------------------------------------------
 
 
-def _free_slot(
-    session: Session, clinic: ClinicSession, channels: list[str], start: datetime | None
-) -> Slot | None:
-    moment = now()
+def _free_slot_query(*, locked: bool, in_slice: bool) -> Select[tuple[Slot]]:
+    """The earliest free place for one or two slot channels (:func:`_channels_to_take`)."""
     query = (
         select(Slot)
         .where(
-            Slot.session_id == clinic.id,
-            Slot.channel.in_(channels),
-            Slot.ends_at > moment,
-            or_(Slot.booking_id.is_(None), Slot.held_until < moment),
+            Slot.session_id == bindparam("session_id"),
+            Slot.channel.in_([bindparam("channel"), bindparam("also")]),
+            Slot.ends_at > bindparam("moment"),
+            or_(Slot.booking_id.is_(None), Slot.held_until < bindparam("moment")),
         )
         .order_by(Slot.number)
         .limit(1)
     )
-    if start is not None:
-        query = query.where(Slot.starts_at == start)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return session.scalar(query)
+    if in_slice:
+        query = query.where(Slot.starts_at == bindparam("start"))
+    return query.with_for_update(skip_locked=True) if locked else query
 
 
-class _SlotGone(Exception):
-    """The slot was taken between finding and taking it."""
+# Built once, as _STANDING: (locked, in_slice) -> statement. PostgreSQL skips slots that
+# concurrent bookers hold; SQLite's writers are serial.
+_FREE_SLOT = {
+    (locked, in_slice): _free_slot_query(locked=locked, in_slice=in_slice)
+    for locked in (False, True)
+    for in_slice in (False, True)
+}
+
+
+def _free_slot(
+    session: Session, clinic: ClinicSession, channels: list[str], start: datetime | None
+) -> Slot | None:
+    locked = session.get_bind().dialect.name == "postgresql"
+    values = {
+        "session_id": clinic.id,
+        "channel": channels[0],
+        "also": channels[-1],
+        "moment": now(),
+        "start": start,
+    }
+    return session.scalar(_FREE_SLOT[locked, start is not None], values)
 
 
 def _take(session: Session, booking: Booking, slot: Slot, hold_until: datetime | None) -> bool:
     """Give ``slot`` to ``booking`` if it is still free; a lapsed hold on it expires.
 
-    Runs in a savepoint: if a unique index refuses the booking or the slot is gone, nothing
-    of this attempt stays and the caller may try another slot.
+    The slot row is held already (``FOR UPDATE`` on PostgreSQL, the writer lock on SQLite), so
+    the conditional update finds it as it was found; should it not, the booking row goes again
+    and the caller may try another slot. No savepoint: a unique index can refuse the booking
+    only in a race the checks before cannot see, and that ends the request (:func:`_refused`).
     """
     moment = now()
     previous = slot.booking_id
+    if previous is not None:
+        session.execute(
+            update(Booking)
+            .where(Booking.id == previous, Booking.status == "held")
+            .values(status="expired", ended_at=moment)
+            .execution_options(synchronize_session=False)
+        )
+    session.add(booking)
     try:
-        with session.begin_nested():
-            if previous is not None:
-                session.execute(
-                    update(Booking)
-                    .where(Booking.id == previous, Booking.status == "held")
-                    .values(status="expired", ended_at=moment)
-                    .execution_options(synchronize_session=False)
-                )
-            session.add(booking)
-            session.flush()
-            free = or_(Slot.booking_id.is_(None), Slot.held_until < moment)
-            taken = session.execute(
-                update(Slot)
-                .where(Slot.id == slot.id, free)
-                .values(booking_id=booking.id, held_until=hold_until)
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount != 1:
-                raise _SlotGone
-    except (IntegrityError, _SlotGone):
+        session.flush()
+    except IntegrityError as exc:
+        raise _refused(exc) from exc
+    free = or_(Slot.booking_id.is_(None), Slot.held_until < moment)
+    taken = session.execute(
+        update(Slot)
+        .where(Slot.id == slot.id, free)
+        .values(booking_id=booking.id, held_until=hold_until)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        session.delete(booking)
+        session.flush()
         return False
     set_committed_value(slot, "booking_id", booking.id)
     set_committed_value(slot, "held_until", hold_until)
     return True
+
+
+def _refused(exc: IntegrityError) -> Conflict:
+    """The conflict a unique index of ``bookings`` stands for.
+
+    Reached only by concurrent requests the resident's row lock does not order: one account
+    sending one idempotency key for two residents at once, or a slot taken under a lapsed hold.
+    """
+    message = str(exc.orig)
+    if "idempotency_key" in message:
+        return Conflict(
+            en="This idempotency key was used for a different booking",
+            zh="该幂等键已用于另一笔预约",
+        )
+    if "department_day" in message or "department_id" in message:
+        return Conflict(
+            en="One booking per department a day: this resident is already booked there that day",
+            zh="同一科室同一天只能预约一次：该居民当天已有该科室的预约",
+        )
+    return Conflict(
+        en="This place was booked by someone else at the same moment; try again",
+        zh="该号源刚被他人预约，请重试",
+    )
 
 
 def _by_key(session: Session, actor: Actor, key: str | None) -> Booking | None:
@@ -290,15 +417,25 @@ def book(
     _check_channel(actor, request.channel)
     _check_key(request.idempotency_key)
     resident = _patient(session, actor, request)
-    registry.lock_resident(session, resident.id)
-    earlier = _by_key(session, actor, request.idempotency_key)
-    if earlier is not None:
-        return view(session, _replay(earlier, request, resident.id))
-    clinic, schedule = _bookable(session, request)
-    # His own lapsed holds no longer count against him, whether or not the job has run yet.
-    expire_holds(session, resident.id)
+    found = _session_and_schedule(session, request.session_id)
+    if found is None:
+        earlier = _by_key(session, actor, request.idempotency_key)
+        if earlier is not None:
+            return view(session, _replay(earlier, request, resident.id))
+        raise NotFound(en="No such clinic session", zh="出诊场次不存在")
+    clinic, schedule = found
     rules = rules_for(session, clinic.institution_id)
-    _check_rules(session, resident, clinic, request.channel, rules)
+    standing = _standing(session, actor, resident.id, clinic, request.idempotency_key, rules)
+    if standing.keyed:
+        earlier = _by_key(session, actor, request.idempotency_key)
+        assert earlier is not None
+        return view(session, _replay(earlier, request, resident.id))
+    _check_bookable(clinic, schedule, request)
+    if standing.lapsed_holds:
+        # His own lapsed holds no longer count against him, whether or not the job has run yet.
+        expire_holds(session, resident.id)
+        standing = _standing(session, actor, resident.id, clinic, None, rules)
+    _check_rules(session, resident, clinic, request.channel, rules, standing)
     hold_until = None if request.confirm else now() + timedelta(minutes=rules.hold_minutes)
     channels = _channels_to_take(clinic, request.channel)
     for _ in range(SLOT_ATTEMPTS):
@@ -334,11 +471,6 @@ def book(
                 detail=f"channel={request.channel} status={booking.status}",
             )
             return view(session, booking)
-        # A concurrent retry of the same key, or the same resident, won: answer with it.
-        earlier = _by_key(session, actor, request.idempotency_key)
-        if earlier is not None:
-            return view(session, _replay(earlier, request, resident.id))
-        _check_rules(session, resident, clinic, request.channel, rules)
     raise Conflict(
         en="No place left in this session for your channel; choose another time or doctor",
         zh="该场次在您的预约渠道已无可用号源，请选择其他时间或医生",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+import weakref
 from dataclasses import asdict, dataclass, fields
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from yigongti import registry
@@ -36,8 +38,26 @@ LIMITS: dict[str, tuple[int, int]] = {
 }
 
 
+# Rules read per database, kept for a few seconds: every booking needs them, and they change
+# a few times a year. A change in this process clears them at once; other server processes
+# see it within ``RULES_TTL`` seconds.
+RULES_TTL = 5.0
+_known: weakref.WeakKeyDictionary[Engine, dict[uuid.UUID | None, tuple[float, Rules]]]
+_known = weakref.WeakKeyDictionary()
+
+
 def rules_for(session: Session, institution_id: uuid.UUID | None) -> Rules:
     """The rules at an institution: its own row, else the county's row, else the defaults."""
+    known = _known.setdefault(session.get_bind().engine, {})
+    cached = known.get(institution_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    rules = _read_rules(session, institution_id)
+    known[institution_id] = (time.monotonic() + RULES_TTL, rules)
+    return rules
+
+
+def _read_rules(session: Session, institution_id: uuid.UUID | None) -> Rules:
     rows = {
         row.institution_id: row
         for row in session.scalars(
@@ -88,6 +108,7 @@ def set_rules(
     for name, value in asdict(rules).items():
         setattr(row, name, value)
     session.flush()
+    _known.pop(session.get_bind().engine, None)
     audit.record(
         session, actor, "update", "booking_policy", institution_id, detail=str(asdict(rules))
     )

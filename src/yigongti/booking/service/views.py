@@ -57,16 +57,17 @@ def view(session: Session, booking: Booking) -> BookingView:
     assert slot is not None and clinic is not None
     schedule = session.get(Schedule, clinic.schedule_id)
     assert schedule is not None
-    institution = registry.get_institution(session, booking.institution_id)
-    department = next(d for d in institution.departments if d.id == booking.department_id)
+    institution_name, department_name, department_code = registry.unit_names(
+        session, booking.institution_id, booking.department_id
+    )
     return BookingView(
         id=booking.id,
         status=booking.status,
         resident_id=booking.resident_id,
         resident_name=registry.resident_record(session, booking.resident_id).name,
-        institution_id=institution.id,
-        institution_name=institution.name,
-        department_name=department.name,
+        institution_id=booking.institution_id,
+        institution_name=institution_name,
+        department_name=department_name,
         schedule_name=schedule.name,
         resource=schedule.resource,
         day=booking.day,
@@ -87,8 +88,8 @@ def view(session: Session, booking: Booking) -> BookingView:
         slot_id=booking.slot_id,
         session_id=booking.session_id,
         schedule_id=schedule.id,
-        department_id=department.id,
-        department_code=department.code,
+        department_id=booking.department_id,
+        department_code=department_code,
         practitioner_id=clinic.practitioner_id,
         idempotency_key=booking.idempotency_key,
     )

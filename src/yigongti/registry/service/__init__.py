@@ -34,6 +34,7 @@ from yigongti.registry.service.institutions import (
     list_villages,
     members_of_community,
     referral_chain,
+    unit_names,
 )
 from yigongti.registry.service.lookup import ResidentQuery, find_residents
 from yigongti.registry.service.matching import (
@@ -152,6 +153,7 @@ __all__ = [
     "resident_filter",
     "resident_record",
     "search_residents",
+    "unit_names",
     "update_resident",
     "visible_resident",
     "visible_resident_ids",

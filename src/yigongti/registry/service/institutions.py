@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
+import weakref
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from yigongti.db import page
@@ -112,6 +113,37 @@ def get_institution(session: Session, institution_id: uuid.UUID) -> Institution:
     if inst is None:
         raise NotFound(en="No such institution", zh="机构不存在")
     return inst
+
+
+_UnitNames = dict[tuple[uuid.UUID, uuid.UUID], tuple[str, str]]
+_UNIT_NAMES: weakref.WeakKeyDictionary[Engine, _UnitNames] = weakref.WeakKeyDictionary()
+_UNIT_NAMES_MAX = 10_000
+
+
+def unit_names(
+    session: Session, institution_id: uuid.UUID, department_id: uuid.UUID
+) -> tuple[str, str, str]:
+    """The names of an institution and one of its departments, and the department's code.
+
+    Names and codes are set when a unit is created and never change, so they are
+    kept per database after the first read: every booking shown would otherwise load the
+    institution and all its departments again.
+    """
+    engine = session.get_bind().engine
+    known = _UNIT_NAMES.setdefault(engine, {})
+    names = known.get((institution_id, department_id))
+    if names is None:
+        row = session.execute(
+            select(Institution.name, Department.name, Department.code)
+            .join(Department, Department.institution_id == Institution.id)
+            .where(Institution.id == institution_id, Department.id == department_id)
+        ).first()
+        if row is None:
+            raise NotFound(en="No such department", zh="科室不存在")
+        if len(known) >= _UNIT_NAMES_MAX:
+            known.clear()
+        names = known[(institution_id, department_id)] = (row[0], row[1], row[2])
+    return names
 
 
 def referral_chain(session: Session, institution_id: uuid.UUID) -> list[Institution]:

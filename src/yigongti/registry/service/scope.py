@@ -107,12 +107,24 @@ def visible_resident_ids(
 
 
 def visible_resident(
-    session: Session, actor: Actor, resident_id: uuid.UUID, reason: str | None = None
+    session: Session,
+    actor: Actor,
+    resident_id: uuid.UUID,
+    reason: str | None = None,
+    *,
+    lock: bool = False,
 ) -> Resident:
-    """The resident, if the actor may see him; otherwise ``NotFound`` (no hint he exists)."""
-    resident = session.scalar(
-        select(Resident).where(Resident.id == resident_id, resident_filter(session, actor, reason))
+    """The resident, if the actor may see him; otherwise ``NotFound`` (no hint he exists).
+
+    With ``lock``, his row is also held until commit (as :func:`lock_resident` does) in the
+    same statement, so his own concurrent requests run one by one.
+    """
+    query = select(Resident).where(
+        Resident.id == resident_id, resident_filter(session, actor, reason)
     )
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Resident)
+    resident = session.scalar(query)
     if resident is None:
         raise NotFound(en="No such resident in your scope", zh="您的权限范围内无此居民")
     return resident
