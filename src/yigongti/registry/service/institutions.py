@@ -115,7 +115,7 @@ def get_institution(session: Session, institution_id: uuid.UUID) -> Institution:
     return inst
 
 
-_UnitNames = dict[tuple[uuid.UUID, uuid.UUID], tuple[str, str]]
+_UnitNames = dict[tuple[uuid.UUID, uuid.UUID], tuple[str, str, str]]
 _UNIT_NAMES: weakref.WeakKeyDictionary[Engine, _UnitNames] = weakref.WeakKeyDictionary()
 _UNIT_NAMES_MAX = 10_000
 
