@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "yigongti.booking.models",
     "yigongti.analytics.models",
     "yigongti.interop.fhir.models",
+    "yigongti.interop.bulk.models",
 )
 
 

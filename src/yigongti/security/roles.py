@@ -24,6 +24,8 @@ LAKE_EXPORT = "lake:export"  # run the export of the operational database into t
 INDICATOR_MANAGE = "indicator:manage"  # add or change indicators, measures and targets
 ALERT_READ = "alert:read"  # indicator alerts of the actor's institution (or all, county-wide)
 ALERT_CLOSE = "alert:close"  # close an alert with a note
+BULK_EXPORT = "bulk:export"  # FHIR $export of what the role's scope may see
+BULK_IMPORT = "bulk:import"  # FHIR $import of NDJSON (each line through the resource's create)
 
 
 def channel(code: str) -> str:
@@ -141,8 +143,17 @@ ROLES: dict[str, Role] = {
             LAKE_EXPORT,
             ALERT_READ,
             ALERT_CLOSE,
+            BULK_EXPORT,
         ),
-        _role("cdc_officer", "疾控人员", "CDC officer", COUNTY, RESIDENT_READ, RESIDENT_REVEAL),
+        _role(
+            "cdc_officer",
+            "疾控人员",
+            "CDC officer",
+            COUNTY,
+            RESIDENT_READ,
+            RESIDENT_REVEAL,
+            BULK_EXPORT,
+        ),
         _role(
             "window_clerk",
             "窗口办事员",
@@ -154,6 +165,7 @@ ROLES: dict[str, Role] = {
             BOOKING_BOOK,
             QUEUE_RUN,
             SCHEDULE_MANAGE,
+            BULK_IMPORT,
             channel("window"),
             channel("kiosk"),
             channel("phone"),
@@ -171,6 +183,8 @@ ROLES: dict[str, Role] = {
             LAKE_LOAD,
             LAKE_EXPORT,
             ALERT_READ,
+            BULK_EXPORT,
+            BULK_IMPORT,
         ),
         _role(
             "booking_platform",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ class Context:
     base_url: str  # e.g. http://127.0.0.1:8000/fhir
     reason: str | None = None
     reveal: bool = False  # the caller asked for full identifiers (X-Reveal: true)
+    data_dir: Path | None = None  # the server's data dir (bulk data files live under it)
 
     def full_url(self, resource_type: str, resource_id: str) -> str:
         """The absolute URL of a resource."""

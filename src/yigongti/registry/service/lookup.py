@@ -34,6 +34,7 @@ class ResidentQuery:
     born_from: date | None = None
     born_to: date | None = None  # inclusive
     phone: str | None = None
+    village_id: uuid.UUID | None = None  # residence village or urban community
     sort: tuple[tuple[str, bool], ...] = (("name", False),)  # (field, descending)
 
 
@@ -89,6 +90,8 @@ def _where(query: ResidentQuery) -> list:
         clauses.append(Resident.birth_date <= query.born_to)
     if query.phone is not None:
         clauses.append(Resident.phone == query.phone)
+    if query.village_id is not None:
+        clauses.append(Resident.residence_village_id == query.village_id)
     return clauses
 
 
