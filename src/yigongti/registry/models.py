@@ -175,6 +175,8 @@ class Resident(Base):
     sex: Mapped[str] = mapped_column(String(6))  # male | female
     birth_date: Mapped[date] = mapped_column(Date)
     id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # 电子健康卡号: the national e-health card's ID, 64 hex digits (kept in upper case).
+    ehealth_card_no: Mapped[str | None] = mapped_column(String(64), unique=True)
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     household_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("households.id"), index=True)
     relation: Mapped[str] = mapped_column(String(12), default="head")  # to the household head

@@ -10,11 +10,14 @@ county without collisions; ID numbers skip any already taken in the session's da
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yigongti.clinical.codes import OBSERVATION_SYSTEM, medication_catalog
+from yigongti.clinical.models import Condition, Immunization, MedicationRequest, Observation
+from yigongti.kernel import now
 from yigongti.kernel.resident_id import make_resident_id
 from yigongti.registry import pinyin_initials
 from yigongti.registry.codes import INSTITUTION_KINDS, TITLES, department_catalog
@@ -247,3 +250,108 @@ def make_resident(
     session.add(resident)
     session.flush()
     return resident
+
+
+def add_condition(
+    session: Session, resident: Resident, code: str = "I10", *, onset: date | None = None
+) -> Condition:
+    """A diagnosis (ICD-10) on the resident's problem list."""
+    condition = Condition(
+        resident_id=resident.id,
+        code=code,
+        onset_date=onset or date(2020, 1, 1),
+        institution_id=None,
+    )
+    session.add(condition)
+    session.flush()
+    return condition
+
+
+def add_observation(
+    session: Session,
+    resident: Resident,
+    institution: Institution,
+    *,
+    systolic: float = 128,
+    diastolic: float = 82,
+    code: str = "85354-9",
+    value: float | None = None,
+    unit: str | None = None,
+    effective_at: datetime | None = None,
+) -> Observation:
+    """A blood-pressure reading (by default) or, with ``code``, ``value`` and ``unit``, another
+    measurement, taken yesterday; interpreted as normal."""
+    panel = code == "85354-9"
+    components = [
+        {"code": "8480-6", "value": systolic, "unit": "mm[Hg]", "interpretation": "N"},
+        {"code": "8462-4", "value": diastolic, "unit": "mm[Hg]", "interpretation": "N"},
+    ]
+    observation = Observation(
+        resident_id=resident.id,
+        institution_id=institution.id,
+        category="vital-signs" if panel else "laboratory",
+        code_system=OBSERVATION_SYSTEM,
+        code=code,
+        value=None if panel else value,
+        unit=None if panel else unit,
+        components=components if panel else None,
+        interpretation="N",
+        critical=False,
+        status="final",
+        effective_at=effective_at or now() - timedelta(days=1),
+    )
+    session.add(observation)
+    session.flush()
+    return observation
+
+
+def add_immunization(
+    session: Session,
+    resident: Resident,
+    institution: Institution,
+    vaccine: str = "HepB",
+    dose: int = 1,
+    *,
+    occurred_on: date | None = None,
+) -> Immunization:
+    """A completed vaccine dose (by default on the resident's birth date)."""
+    immunization = Immunization(
+        resident_id=resident.id,
+        institution_id=institution.id,
+        vaccine_code=vaccine,
+        dose_number=dose,
+        occurred_on=occurred_on or resident.birth_date,
+        status="completed",
+        recorded_at=now(),
+    )
+    session.add(immunization)
+    session.flush()
+    return immunization
+
+
+def add_medication_request(
+    session: Session,
+    resident: Resident,
+    institution: Institution,
+    code: str = "C08CA01",
+    *,
+    days_supply: int = 30,
+) -> MedicationRequest:
+    """An active prescription of a catalog medicine, one a day, written yesterday."""
+    drug = medication_catalog()[code]
+    request = MedicationRequest(
+        resident_id=resident.id,
+        institution_id=institution.id,
+        medication_code=code,
+        medication_name=drug["zh"],
+        dosage_text="每日一次，每次一片",
+        quantity=days_supply,
+        quantity_unit=drug["unit"],
+        days_supply=days_supply,
+        long_prescription=days_supply > 30,
+        status="active",
+        authored_at=now() - timedelta(days=1),
+    )
+    session.add(request)
+    session.flush()
+    return request

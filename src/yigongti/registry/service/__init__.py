@@ -1,5 +1,6 @@
 """Use cases of the registries, split by what they are about."""
 
+from yigongti.registry.codes import department_catalog, icd10
 from yigongti.registry.service.institutions import (
     CommunityTree,
     InstitutionNode,
@@ -34,6 +35,8 @@ from yigongti.registry.service.practitioners import (
     list_teams,
 )
 from yigongti.registry.service.residents import (
+    EHEALTH_CARD_NO,
+    ID_NUMBER,
     NewResident,
     ResidentChanges,
     ResidentView,
@@ -44,6 +47,7 @@ from yigongti.registry.service.residents import (
     identify_resident,
     lock_resident,
     register_resident,
+    resident_by_identifier,
     resident_record,
     search_residents,
     update_resident,
@@ -52,12 +56,15 @@ from yigongti.registry.service.residents import (
 from yigongti.registry.service.scope import (
     area_village_ids,
     community_of,
+    in_resident_scope,
     register_patient_source,
     resident_filter,
     visible_resident,
 )
 
 __all__ = [
+    "EHEALTH_CARD_NO",
+    "ID_NUMBER",
     "CommunityTree",
     "InstitutionNode",
     "InstitutionQuery",
@@ -78,6 +85,7 @@ __all__ = [
     "create_institution",
     "create_practitioner",
     "create_team",
+    "department_catalog",
     "find_residents",
     "get_community",
     "get_institution",
@@ -87,7 +95,9 @@ __all__ = [
     "get_town",
     "get_village",
     "household_of",
+    "icd10",
     "identify_resident",
+    "in_resident_scope",
     "institutions_of_town",
     "list_communities",
     "list_institutions",
@@ -101,6 +111,7 @@ __all__ = [
     "referral_chain",
     "register_patient_source",
     "register_resident",
+    "resident_by_identifier",
     "resident_filter",
     "resident_record",
     "search_residents",

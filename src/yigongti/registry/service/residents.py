@@ -32,7 +32,11 @@ from yigongti.security import Actor, audit, roles
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 NAME = re.compile(r"^[\u4e00-\u9fff·]{2,20}$|^[A-Za-z][A-Za-z .'-]{1,39}$")
+EHEALTH_CARD = re.compile(r"^[0-9A-F]{64}$")
 MAX_PAGE = 100
+# Identifier systems a resident can be looked up by (see ``resident_by_identifier``).
+ID_NUMBER = "id_number"  # 居民身份证号 (GB 11643)
+EHEALTH_CARD_NO = "ehealth_card"  # 电子健康卡号, 64 hex digits
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,8 @@ def _match(term: str):
     # autoescape: a '%' or '_' typed into the search box is a character, not a wildcard.
     if re.fullmatch(r"\d{17}[\dX]|\d{15}", term):
         return Resident.id_number == term
+    if EHEALTH_CARD.match(term):
+        return Resident.ehealth_card_no == term
     if term.isdigit() and len(term) == 11:
         return Resident.phone == term
     if term.isdigit():
@@ -436,3 +442,33 @@ def lock_resident(session: Session, resident_id: uuid.UUID) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(Resident.id).where(Resident.id == resident_id).with_for_update())
+
+
+def resident_by_identifier(session: Session, system: str, value: str) -> Resident:
+    """The resident holding identifier ``value`` of ``system`` (``id_number`` or ``ehealth_card``).
+
+    An exact lookup without a scope check or audit, like ``resident_record``: the caller checks
+    the actor's scope (``visible_resident``) and audits. An unknown system or a malformed value
+    is ``invalid_field("identifier")``; no holder is ``NotFound``.
+    """
+    term = value.strip().upper()
+    if system == ID_NUMBER:
+        where = Resident.id_number == parse_resident_id(term).number
+    elif system == EHEALTH_CARD_NO:
+        if not EHEALTH_CARD.match(term):
+            raise invalid_field(
+                "identifier",
+                "An e-health card number is 64 hexadecimal digits",
+                "电子健康卡号应为64位十六进制字符",
+            )
+        where = Resident.ehealth_card_no == term
+    else:
+        raise invalid_field(
+            "identifier",
+            f"Unknown identifier system {system!r}: use {ID_NUMBER} or {EHEALTH_CARD_NO}",
+            f"未知的标识体系 {system!r}：应为 {ID_NUMBER} 或 {EHEALTH_CARD_NO}",
+        )
+    found = session.scalar(select(Resident).where(where))
+    if found is None:
+        raise NotFound(en="No resident holds this identifier", zh="未找到持有该标识的居民")
+    return found

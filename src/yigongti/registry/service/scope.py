@@ -87,6 +87,18 @@ def resident_filter(
     return false()
 
 
+def in_resident_scope(
+    session: Session, actor: Actor, column: ColumnElement[uuid.UUID], reason: str | None = None
+) -> ColumnElement[bool]:
+    """A condition keeping rows whose resident column (e.g. ``Observation.resident_id``) names a
+    resident the actor may see; for county-wide roles it costs nothing.
+    """
+    condition = resident_filter(session, actor, reason)
+    if actor.role_def.scope in (roles.COUNTY, roles.WITH_REASON):
+        return condition
+    return column.in_(select(Resident.id).where(condition))
+
+
 def visible_resident(
     session: Session, actor: Actor, resident_id: uuid.UUID, reason: str | None = None
 ) -> Resident:

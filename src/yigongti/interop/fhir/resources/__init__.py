@@ -1,3 +1,14 @@
 """One module per FHIR resource type; importing this package registers them all."""
 
-from yigongti.interop.fhir.resources import group, patient  # noqa: F401 - registers by import
+from yigongti.interop.fhir.resources import (  # noqa: F401 - each registers by import
+    condition,
+    diagnostic_report,
+    encounter,
+    everything,
+    group,
+    immunization,
+    medication_request,
+    observation,
+    patient,
+    service_request,
+)

@@ -1,4 +1,4 @@
-"""Use cases of the shared resident record: a resident's conditions and encounters."""
+"""The resident's record as a whole: his problem list and encounters, fees, county counts."""
 
 from __future__ import annotations
 
