@@ -83,6 +83,7 @@ ROLES: dict[str, Role] = {
             channel("referral"),
             channel("window"),
             ALERT_READ,
+            BULK_EXPORT,
         ),
         _role(
             "township_doctor",
@@ -98,6 +99,7 @@ ROLES: dict[str, Role] = {
             channel("referral"),
             channel("window"),
             ALERT_READ,
+            BULK_EXPORT,
         ),
         _role(
             "county_doctor",
