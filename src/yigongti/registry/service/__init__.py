@@ -59,6 +59,7 @@ from yigongti.registry.service.scope import (
     in_resident_scope,
     register_patient_source,
     resident_filter,
+    residents_in_scope,
     visible_resident,
 )
 
@@ -114,6 +115,7 @@ __all__ = [
     "resident_by_identifier",
     "resident_filter",
     "resident_record",
+    "residents_in_scope",
     "search_residents",
     "update_resident",
     "visible_resident",

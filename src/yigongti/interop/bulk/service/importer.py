@@ -18,7 +18,6 @@ then rejected with the reason). A line without an ``id`` is keyed by its content
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections import Counter
@@ -28,17 +27,28 @@ from pathlib import Path
 from typing import BinaryIO
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, insert
 from sqlalchemy.orm import Session
 
+from yigongti import registry
 from yigongti.db import unit_of_work
 from yigongti.interop.bulk.models import ImportedResource
 from yigongti.interop.bulk.service import jobs
+from yigongti.interop.bulk.service.lines import (
+    MAX_LINE_BYTES,
+    Candidate,
+    Key,
+    Rejected,
+    candidate,
+    imported,
+    patient_ids,
+    references,
+    rewritten,
+)
 from yigongti.interop.fhir.context import Context
 from yigongti.interop.fhir.errors import FhirError, Issue, from_domain, operation_outcome
-from yigongti.interop.fhir.resource import RESOURCE_TYPES
-from yigongti.interop.fhir.validation import validate
-from yigongti.kernel import DomainError, now
+from yigongti.interop.fhir.resource import RESOURCE_TYPES, ResourceType
+from yigongti.kernel import DomainError, now, uuid7
 from yigongti.security import Actor, audit
 
 BATCH_LINES = 500
@@ -62,7 +72,7 @@ class ImportOptions:
     """How an import runs: the source its ids belong to, the longest line, the batch size."""
 
     source: str
-    max_line_bytes: int = 1_000_000
+    max_line_bytes: int = MAX_LINE_BYTES
     batch_lines: int = BATCH_LINES
 
 
@@ -87,27 +97,20 @@ class Tally:
             "createdByType": dict(sorted(self.created.items())),
         }
 
+    def merge(self, batch: _Batch, lines: int) -> None:
+        """Add a committed batch's counts."""
+        self.lines += lines
+        self.created.update(batch.created)
+        self.updated.update(batch.updated)
+        self.unchanged += batch.unchanged
+        self.rejected += len(batch.rejected)
+
 
 @dataclass(frozen=True)
 class _Line:
     number: int
     offset: int
     length: int
-
-
-@dataclass
-class _Candidate:
-    number: int
-    kind: str
-    resource: dict
-    source_id: str
-    content_hash: str
-
-
-class _Rejected(Exception):
-    def __init__(self, issues: list[Issue]) -> None:
-        super().__init__(issues[0].en if issues else "rejected")
-        self.issues = issues
 
 
 def scan(path: Path) -> list[list[_Line]]:
@@ -144,13 +147,13 @@ def run_import(
         for group in groups:
             for batch in _chunks(group, options.batch_lines):
                 lines = [(line.number, _read(stream, line)) for line in batch]
-                with unit_of_work(engine) as session:
-                    if not jobs.advance(session, job_id, tally.lines, total):
-                        return {}
-                    ctx = Context(session, actor, base_url)
-                    rejected = _import_batch(ctx, lines, options, job_id, tally)
-                tally.lines += len(lines)
-                _append_outcomes(errors_path, rejected)
+                done = _committed_batch(
+                    engine, actor, base_url, job_id, lines, options, tally, total
+                )
+                if done is None:
+                    return {}
+                tally.merge(done, len(lines))
+                _append_outcomes(errors_path, done.rejected)
     manifest = _manifest(base_url, job_id, tally)
     with unit_of_work(engine) as session:
         jobs.advance(session, job_id, tally.lines, total)
@@ -168,207 +171,188 @@ def _read(stream: BinaryIO, line: _Line) -> bytes:
     return stream.read(line.length)
 
 
+class _Unsafe(Exception):
+    """A refused line left writes in the session: the batch is redone line by line."""
+
+
+@dataclass
+class _Batch:
+    created: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    unchanged: int = 0
+    rejected: list[tuple[int, list[Issue]]] = field(default_factory=list)
+
+
+def _committed_batch(
+    engine: Engine,
+    actor: Actor,
+    base_url: str,
+    job_id: uuid.UUID,
+    lines: list[tuple[int, bytes]],
+    options: ImportOptions,
+    tally: Tally,
+    total: int,
+) -> _Batch | None:
+    """One batch in one unit of work; None when the job was cancelled.
+
+    First without a savepoint per line (a refused line normally writes nothing: services
+    check before they write); if a refused line did leave writes behind, the whole batch is
+    rolled back and redone with a savepoint around each line.
+    """
+    for careful in (False, True):
+        try:
+            with unit_of_work(engine) as session:
+                if not jobs.advance(session, job_id, tally.lines, total):
+                    return None
+                ctx = Context(session, actor, base_url)
+                return _import_batch(ctx, lines, options, job_id, careful=careful)
+        except _Unsafe:
+            continue
+    raise AssertionError("a careful batch does not raise _Unsafe")
+
+
 def _import_batch(
     ctx: Context,
     lines: list[tuple[int, bytes]],
     options: ImportOptions,
     job_id: uuid.UUID,
-    tally: Tally,
-) -> list[tuple[int, list[Issue]]]:
-    """One batch in the caller's unit of work; the rejected lines with their issues."""
-    rejected: list[tuple[int, list[Issue]]] = []
-    candidates: list[_Candidate] = []
+    *,
+    careful: bool,
+) -> _Batch:
+    batch = _Batch()
+    candidates: list[Candidate] = []
     for number, raw in lines:
         try:
-            candidates.append(_candidate(number, raw, options.max_line_bytes))
-        except _Rejected as error:
-            rejected.append((number, error.issues))
-    known = _known(ctx.session, options.source, candidates)
-    for candidate in candidates:
-        key = (candidate.kind, candidate.source_id)
-        existing = known.get(key)
-        if existing is not None and existing.content_hash == candidate.content_hash:
-            tally.unchanged += 1
+            candidates.append(candidate(number, raw, options.max_line_bytes))
+        except Rejected as error:
+            batch.rejected.append((number, error.issues))
+    wanted = {c.key for c in candidates}
+    for c in candidates:
+        references(c.resource, wanted)
+    known = imported(ctx.session, options.source, wanted)
+    targets = {k: r.resource_id for k, r in known.items()}
+    work: list[tuple[Candidate, dict, ImportedResource | None]] = []
+    first_line: dict[Key, int] = {}
+    for c in candidates:
+        existing = known.get(c.key)
+        if existing is not None and existing.content_hash == c.content_hash:
+            batch.unchanged += 1
             continue
         try:
-            body = _rewritten(candidate.resource, known, ctx.session, options.source)
-            with ctx.session.begin_nested(), audit.provisional(ctx.session):
-                if existing is None:
-                    known[key] = _create(ctx, candidate, body, options.source, job_id)
-                    tally.created[candidate.kind] += 1
-                else:
-                    _update(ctx, candidate, body, existing)
-                    tally.updated[candidate.kind] += 1
-        except _Rejected as error:
-            rejected.append((candidate.number, error.issues))
-        except FhirError as error:
-            rejected.append((candidate.number, error.issues))
-        except DomainError as error:
-            rejected.append((candidate.number, from_domain(error, candidate.kind).issues))
-    tally.rejected += len(rejected)
-    return sorted(rejected, key=lambda r: r[0])
+            if c.key in first_line:
+                raise Rejected([_duplicate(c, first_line[c.key])])
+            first_line[c.key] = c.number
+            work.append((c, rewritten(c.resource, targets), existing))
+        except Rejected as error:
+            batch.rejected.append((c.number, error.issues))
+    patients = set().union(*(patient_ids(body) for _, body, _ in work)) if work else set()
+    new_rows: list[dict] = []
+    # Held for the batch so the session's identity map answers each record's institution check.
+    home = _institution(ctx)  # noqa: F841
+    with registry.residents_in_scope(ctx.session, ctx.actor, patients, ctx.reason):
+        for c, body, existing in work:
+            try:
+                _write_line(ctx, c, body, existing, careful, new_rows, options.source, job_id)
+            except FhirError as error:
+                batch.rejected.append((c.number, error.issues))
+                continue
+            except DomainError as error:
+                batch.rejected.append((c.number, from_domain(error, c.kind).issues))
+                continue
+            (batch.created if existing is None else batch.updated)[c.kind] += 1
+    if new_rows:
+        ctx.session.execute(insert(ImportedResource), new_rows)
+    batch.rejected.sort(key=lambda r: r[0])
+    return batch
 
 
-def _candidate(number: int, raw: bytes, max_line_bytes: int) -> _Candidate:
-    line = raw.strip()
-    if len(line) > max_line_bytes:
-        raise _Rejected(
-            [
-                Issue(
-                    "too-costly",
-                    f"Line {number} is {len(line)} bytes, over the limit of {max_line_bytes}",
-                    f"第 {number} 行长 {len(line)} 字节，超过 {max_line_bytes} 字节上限",
-                )
-            ]
-        )
+def _institution(ctx: Context) -> object | None:
+    if ctx.actor.institution_id is None:
+        return None
     try:
-        resource = orjson.loads(line)
-    except orjson.JSONDecodeError as error:
-        raise _Rejected(
-            [Issue("structure", f"Not valid JSON: {error}", f"不是有效的 JSON：{error}")]
-        ) from None
-    if not isinstance(resource, dict):
-        raise _Rejected([Issue("structure", "A line must be a JSON object", "每行应为 JSON 对象")])
-    kind = resource.get("resourceType")
-    try:
-        validate(resource)
-    except FhirError as error:
-        raise _Rejected(error.issues) from None
-    mapping = RESOURCE_TYPES.get(kind)
-    if mapping is None or not mapping.writable:
-        raise _Rejected(
-            [
-                Issue(
-                    "not-supported",
-                    f"{kind} cannot be imported here; see /fhir/metadata",
-                    f"本服务器不接受导入 {kind}",
-                    "resourceType",
-                )
-            ]
-        )
-    digest = hashlib.sha256(line).hexdigest()
-    source_id = resource.get("id") or f"sha256:{digest}"
-    return _Candidate(number, kind, resource, str(source_id), digest)
+        return registry.get_institution(ctx.session, ctx.actor.institution_id)
+    except DomainError:
+        return None
 
 
-def _known(
-    session: Session, source: str, candidates: list[_Candidate]
-) -> dict[tuple[str, str], ImportedResource]:
-    """The map rows of the batch's own lines, by (type, source id)."""
-    if not candidates:
-        return {}
-    wanted = {(c.kind, c.source_id) for c in candidates}
-    rows = session.scalars(
-        select(ImportedResource).where(
-            ImportedResource.source == source,
-            ImportedResource.source_id.in_({sid for _, sid in wanted}),
-        )
+def _duplicate(c: Candidate, first: int) -> Issue:
+    return Issue(
+        "duplicate",
+        f"{c.kind}/{c.source_id} appears again (first on line {first}); send one line per id",
+        f"{c.kind}/{c.source_id} 重复出现（首次在第 {first} 行）",
+        "id",
     )
-    return {
-        (r.resource_type, r.source_id): r for r in rows if (r.resource_type, r.source_id) in wanted
-    }
 
 
-def _rewritten(
-    resource: dict,
-    known: dict[tuple[str, str], ImportedResource],
-    session: Session,
+def _write_line(
+    ctx: Context,
+    c: Candidate,
+    body: dict,
+    existing: ImportedResource | None,
+    careful: bool,
+    new_rows: list[dict],
     source: str,
-) -> dict:
-    """The resource without id and meta, its references to imported resources made ours."""
-    wanted: set[tuple[str, str]] = set()
-    _collect(resource, wanted)
-    targets = {k: r.resource_id for k, r in known.items() if k in wanted}
-    missing = wanted - targets.keys()
-    if missing:
-        rows = session.execute(
-            select(
-                ImportedResource.resource_type,
-                ImportedResource.source_id,
-                ImportedResource.resource_id,
-            ).where(
-                ImportedResource.source == source,
-                ImportedResource.source_id.in_({sid for _, sid in missing}),
-            )
-        )
-        targets.update({(t, s): i for t, s, i in rows if (t, s) in missing})
-    body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
-    return _with_targets(body, targets, resource["resourceType"])
-
-
-def _collect(value: object, found: set[tuple[str, str]]) -> None:
-    if isinstance(value, dict):
-        reference = value.get("reference")
-        if isinstance(reference, str) and reference.count("/") == 1:
-            kind, ident = reference.split("/")
-            found.add((kind, ident))
-        for item in value.values():
-            _collect(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _collect(item, found)
-
-
-def _with_targets(value: object, targets: dict[tuple[str, str], uuid.UUID], path: str) -> object:
-    if isinstance(value, dict):
-        out = {k: _with_targets(v, targets, f"{path}.{k}") for k, v in value.items()}
-        reference = value.get("reference")
-        if isinstance(reference, str) and reference.count("/") == 1:
-            kind, ident = reference.split("/")
-            if (kind, ident) in targets:
-                out["reference"] = f"{kind}/{targets[kind, ident]}"
-            elif not _is_uuid(ident):
-                raise _Rejected(
-                    [
-                        Issue(
-                            "not-found",
-                            f"{path}: {reference} is neither in this file (nor an earlier import "
-                            "from the same source) nor a resource of this server",
-                            f"{path}：{reference} 既不在本文件（或同一来源此前的导入）中，"
-                            "也不是本服务器的资源",
-                            f"{path}.reference",
-                        )
-                    ]
-                )
-        return out
-    if isinstance(value, list):
-        return [_with_targets(v, targets, f"{path}[{i}]") for i, v in enumerate(value)]
-    return value
-
-
-def _is_uuid(text: str) -> bool:
+    job_id: uuid.UUID,
+) -> None:
+    """Create (or update) one line's resource through its mapping."""
+    mapping = RESOURCE_TYPES[c.kind]
+    if careful:
+        with ctx.session.begin_nested(), audit.provisional(ctx.session):
+            _apply(ctx, mapping, c, body, existing, new_rows, source, job_id)
+        return
+    before = _footprint(ctx.session)
     try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+        _apply(ctx, mapping, c, body, existing, new_rows, source, job_id)
+    except (FhirError, DomainError):
+        if _footprint(ctx.session) != before:
+            raise _Unsafe from None
+        raise
 
 
-def _create(
-    ctx: Context, candidate: _Candidate, body: dict, source: str, job_id: uuid.UUID
-) -> ImportedResource:
-    new_id = RESOURCE_TYPES[candidate.kind].create(ctx, body)
-    row = ImportedResource(
-        source=source,
-        resource_type=candidate.kind,
-        source_id=candidate.source_id,
-        resource_id=new_id,
-        content_hash=candidate.content_hash,
-        job_id=job_id,
-        imported_at=now(),
+def _apply(
+    ctx: Context,
+    mapping: ResourceType,
+    c: Candidate,
+    body: dict,
+    existing: ImportedResource | None,
+    new_rows: list[dict],
+    source: str,
+    job_id: uuid.UUID,
+) -> None:
+    if existing is not None:
+        mapping.update(ctx, existing.resource_id, {**body, "id": str(existing.resource_id)})
+        existing.content_hash = c.content_hash
+        existing.imported_at = now()
+        return
+    new_id = mapping.create(ctx, body)
+    new_rows.append(
+        {
+            "id": uuid7(),
+            "source": source,
+            "resource_type": c.kind,
+            "source_id": c.source_id,
+            "resource_id": new_id,
+            "content_hash": c.content_hash,
+            "job_id": job_id,
+            "imported_at": now(),
+        }
     )
-    ctx.session.add(row)
-    ctx.session.flush()
-    return row
 
 
-def _update(ctx: Context, candidate: _Candidate, body: dict, row: ImportedResource) -> None:
-    RESOURCE_TYPES[candidate.kind].update(
-        ctx, row.resource_id, {**body, "id": str(row.resource_id)}
-    )
-    row.content_hash = candidate.content_hash
-    row.imported_at = now()
-    ctx.session.flush()
+_FLUSHES = "bulk_import_flushes"
+
+
+@event.listens_for(Session, "after_flush")
+def _count_flush(session: Session, _context: object) -> None:
+    if _FLUSHES in session.info:
+        session.info[_FLUSHES] += 1
+
+
+def _footprint(session: Session) -> tuple[int, ...]:
+    """What a line may leave behind: pending objects, flushes and queued audit entries."""
+    flushes = session.info.setdefault(_FLUSHES, 0)
+    pending = audit.pending_count(session)
+    return (len(session.new), len(session.dirty), len(session.deleted), flushes, pending)
 
 
 def _append_outcomes(path: Path, rejected: list[tuple[int, list[Issue]]]) -> None:
