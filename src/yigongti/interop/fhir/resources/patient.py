@@ -13,8 +13,8 @@ from datetime import date
 from yigongti import registry
 from yigongti.interop.fhir import systems
 from yigongti.interop.fhir.context import Context
-from yigongti.interop.fhir.errors import invalid
-from yigongti.interop.fhir.resource import ResourceType, register
+from yigongti.interop.fhir.errors import FhirError, invalid
+from yigongti.interop.fhir.resource import ResourceType, created_in_bulk, register
 from yigongti.interop.fhir.search import DateRange, Query, SearchParam, Token
 from yigongti.kernel import Invalid, parse_resident_id
 
@@ -43,6 +43,15 @@ _COMPOUND_SURNAMES = {
     "呼延",
 }
 _SORTS = {"name": "name", "birthdate": "birth_date"}
+# The registry's field names as the Patient's elements, for error paths.
+_ELEMENTS = {
+    "name": "name",
+    "id_number": "identifier",
+    "sex": "gender",
+    "birth_date": "birthDate",
+    "phone": "telecom",
+    "residence_village_id": "address",
+}
 
 
 def human_name(text: str) -> dict:
@@ -101,15 +110,18 @@ class PatientType(ResourceType):
 
     def create(self, ctx: Context, resource: dict) -> uuid.UUID:
         """Register the resident the Patient describes."""
-        new = registry.NewResident(
-            name=_the_name(resource),
-            id_number=_id_number(resource),
-            residence_village_id=_village(ctx, resource),
-            sex=_gender(resource),
-            birth_date=_birth_date(resource),
-            phone=_phone(resource),
-        )
+        new = _new_resident(ctx, resource)
         return _domain(lambda: registry.register_resident(ctx.session, ctx.actor, new)).id
+
+    def create_many(self, ctx: Context, resources: list[dict]) -> list[uuid.UUID | FhirError]:
+        """Register many residents in one go (bulk import); per Patient its id or its error."""
+        return created_in_bulk(
+            resources,
+            lambda resource: _new_resident(ctx, resource),
+            lambda news: registry.register_residents(ctx.session, ctx.actor, news),
+            "Patient",
+            _ELEMENTS,
+        )
 
     def update(self, ctx: Context, resource_id: uuid.UUID, resource: dict) -> None:
         """Change phone and residence; name, sex, birth date and ID number stay."""
@@ -131,6 +143,17 @@ class PatientType(ResourceType):
             residence_village_id=_village(ctx, resource, default=current.residence_village_id),
         )
         _domain(lambda: registry.update_resident(ctx.session, ctx.actor, resource_id, changes))
+
+
+def _new_resident(ctx: Context, resource: dict) -> registry.NewResident:
+    return registry.NewResident(
+        name=_the_name(resource),
+        id_number=_id_number(resource),
+        residence_village_id=_village(ctx, resource),
+        sex=_gender(resource),
+        birth_date=_birth_date(resource),
+        phone=_phone(resource),
+    )
 
 
 def patient_of(view: registry.ResidentView) -> dict:
@@ -319,15 +342,7 @@ def _domain(call):
     try:
         return call()
     except Invalid as error:
-        element = {
-            "name": "name",
-            "id_number": "identifier",
-            "sex": "gender",
-            "birth_date": "birthDate",
-            "phone": "telecom",
-            "residence_village_id": "address",
-        }
         field = error.fields[0].field if error.fields else None
         raise invalid(
-            error.en, error.zh, f"Patient.{element.get(field, field)}" if field else None
+            error.en, error.zh, f"Patient.{_ELEMENTS.get(field, field)}" if field else None
         ) from None
