@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -15,7 +17,11 @@ from tests.support import count_rows, new_id_number, places, user_of
 from yigongti.bench.ingest.mix import encounter_resource, observation_resource, patient_resource
 from yigongti.clinical.models import Encounter
 from yigongti.interop.bulk.models import ImportedResource
+from yigongti.interop.fhir.context import Context
+from yigongti.interop.fhir.errors import invalid
+from yigongti.interop.fhir.resource import RESOURCE_TYPES, ResourceType
 from yigongti.kernel import SHANGHAI
+from yigongti.registry.models import Resident
 from yigongti.settings import Settings
 
 VISIT = datetime(2026, 3, 2, 9, 30, tzinfo=SHANGHAI)
@@ -184,3 +190,31 @@ def test_import_needs_ndjson_and_respond_async(fhir: Callable[[str], Fhir], engi
     assert kick_off_import(clerk, body, **{"Content-Type": "text/csv"}).status_code == 415
     assert kick_off_import(clerk, body, Prefer="").status_code == 400
     assert count_rows(engine, "bulk_jobs") == 0
+
+
+def test_a_line_refused_after_its_service_wrote_leaves_nothing_behind(
+    fhir: Callable[[str], Fhir], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a mapping refuse a line after writing, the batch is redone line by line."""
+    patients = _patients(engine, 3)
+    mapping = RESOURCE_TYPES["Patient"]
+    real_create = type(mapping).create
+
+    def create_then_refuse(self: object, ctx: Context, resource: dict) -> uuid.UUID:
+        new_id = real_create(self, ctx, resource)
+        if resource["name"][0]["text"] == patients[1]["name"][0]["text"]:
+            raise invalid("refused after writing", "写入后拒绝", "Patient.name")
+        return new_id
+
+    monkeypatch.setattr(type(mapping), "create", create_then_refuse)
+    monkeypatch.setattr(type(mapping), "create_many", ResourceType.create_many)
+    clerk = fhir("window_clerk")
+    residents = count_rows(engine, "residents")
+
+    manifest = finished(clerk, kick_off_import(clerk, ndjson(*patients))).json()
+
+    assert (manifest["extension"]["created"], manifest["extension"]["rejected"]) == (2, 1)
+    assert count_rows(engine, "residents") == residents + 2
+    with Session(engine) as session:
+        names = set(session.scalars(select(Resident.name).where(Resident.name.like("导入%"))))
+    assert names == {patients[0]["name"][0]["text"], patients[2]["name"][0]["text"]}
