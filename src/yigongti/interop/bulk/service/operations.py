@@ -106,11 +106,15 @@ def import_ndjson(ctx: Context, call: OperationCall) -> Answer:
     path.write_bytes(call.raw_body)
     engine, actor, job_id = _engine(ctx), ctx.actor, job.id
     options = importer.ImportOptions(source=source)
-    jobs.run_in_background(
-        engine,
-        job_id,
-        lambda: importer.run_import(engine, actor, job_id, path, options, ctx.base_url),
-    )
+    base_url = ctx.base_url
+
+    def work() -> None:
+        try:
+            importer.run_import(engine, actor, job_id, path, options, base_url)
+        finally:
+            path.unlink(missing_ok=True)  # personal data: kept no longer than the job runs
+
+    jobs.run_in_background(engine, job_id, work)
     return _accepted(ctx, job_id)
 
 
