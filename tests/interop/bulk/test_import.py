@@ -218,3 +218,21 @@ def test_a_line_refused_after_its_service_wrote_leaves_nothing_behind(
     with Session(engine) as session:
         names = set(session.scalars(select(Resident.name).where(Resident.name.like("导入%"))))
     assert names == {patients[0]["name"][0]["text"], patients[2]["name"][0]["text"]}
+
+
+def test_a_patient_whose_id_number_is_taken_or_repeated_is_rejected_the_rest_imported(
+    fhir: Callable[[str], Fhir], engine: Engine
+) -> None:
+    with Session(engine) as session:
+        taken = places(session).resident.id_number
+    first, second = _patients(engine, 2)
+    known = {**first, "id": "known", "identifier": [{**first["identifier"][0], "value": taken}]}
+    twin = {**second, "id": "twin", "name": [{"text": "导入己"}]}
+    clerk = fhir("window_clerk")
+
+    manifest = finished(clerk, kick_off_import(clerk, ndjson(known, second, twin))).json()
+
+    assert (manifest["extension"]["created"], manifest["extension"]["rejected"]) == (1, 2)
+    errors = lines_of(clerk.client.get(manifest["error"][0]["url"], headers=clerk.headers))
+    assert [e["extension"][0]["valueInteger"] for e in errors] == [1, 3]
+    assert all(e["issue"][0]["code"] == "conflict" for e in errors)
