@@ -484,6 +484,35 @@ def bench_booking(
     print(json.dumps(result))
 
 
+@bench_app.command("ingest")
+def bench_ingest(
+    resources: Annotated[int, typer.Option(min=10, help="NDJSON lines to import")] = 200_000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the county and the mix")] = 1,
+    pg: Annotated[
+        str | None,
+        typer.Option(help="Admin URL of the PostgreSQL server ($YGT_BENCH_PG or the test server)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result")] = False,
+) -> None:
+    """FHIR $import of Patients, Encounters and Observations against a raw COPY of the lines."""
+    import json
+
+    from yigongti.bench import booking, ingest
+
+    def report(stage: str, done: int, total: int) -> None:
+        if not as_json:
+            console.print(f"{stage}: {done:,}/{total:,}")
+
+    result = ingest.run(resources, seed, admin_url=pg or booking.DEFAULT_PG, progress=report)
+    if not as_json:
+        console.print(
+            f"{result['resources']:,} resources imported in {result['seconds']} s: "
+            f"{result['resources_per_s']} resources/s ({result['rejected']} rejected); "
+            f"COPY {result['copy_rows_per_s']} rows/s; ratio {result['ratio']}"
+        )
+    print(json.dumps(result))
+
+
 @bench_app.command("indicators")
 def bench_indicators(
     rows: Annotated[

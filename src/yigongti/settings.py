@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     lockout_failures: int = 5
     lockout_minutes: int = 15
     max_body_bytes: int = 1_000_000
+    bulk_import_max_bytes: int = 256_000_000  # body of POST /fhir/$import (NDJSON)
     county_code: str = "330784"
     county_name: str = "云岭县"
     job_interval_seconds: int = 0  # scheduled jobs in the server; 0 = off

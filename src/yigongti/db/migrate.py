@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "yigongti.analytics.models",
     "yigongti.interop.fhir.models",
     "yigongti.interop.empi.models",
+    "yigongti.interop.bulk.models",
 )
 
 

@@ -296,6 +296,11 @@ def count_events(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
 
 
+def pending_count(session: Session) -> int:
+    """How many audit entries the session has queued and not yet written."""
+    return len(session.info.get(_PENDING, ()))
+
+
 @contextmanager
 def provisional(session: Session) -> Iterator[None]:
     """Audit entries queued inside the block are dropped if it raises.

@@ -27,8 +27,8 @@ ALERT_CLOSE = "alert:close"  # close an alert with a note
 EMPI_LINK = "empi:link"  # link an institution's incoming patient record to a resident
 EMPI_REVIEW = "empi:review"  # decide the master patient index's review queue
 EMPI_MERGE = "empi:merge"  # merge two residents found to be one person, and undo it
-BULK_IMPORT = "bulk:import"  # FHIR bulk data import (NDJSON) into the records in scope
-BULK_EXPORT = "bulk:export"  # FHIR bulk data export of the records in scope
+BULK_EXPORT = "bulk:export"  # FHIR $export of what the role's scope may see
+BULK_IMPORT = "bulk:import"  # FHIR $import of NDJSON (each line through the resource's create)
 
 
 def channel(code: str) -> str:
@@ -87,6 +87,7 @@ ROLES: dict[str, Role] = {
             channel("window"),
             ALERT_READ,
             EMPI_LINK,
+            BULK_EXPORT,
         ),
         _role(
             "township_doctor",
@@ -103,6 +104,7 @@ ROLES: dict[str, Role] = {
             channel("window"),
             ALERT_READ,
             EMPI_LINK,
+            BULK_EXPORT,
         ),
         _role(
             "county_doctor",
@@ -149,8 +151,17 @@ ROLES: dict[str, Role] = {
             LAKE_EXPORT,
             ALERT_READ,
             ALERT_CLOSE,
+            BULK_EXPORT,
         ),
-        _role("cdc_officer", "疾控人员", "CDC officer", COUNTY, RESIDENT_READ, RESIDENT_REVEAL),
+        _role(
+            "cdc_officer",
+            "疾控人员",
+            "CDC officer",
+            COUNTY,
+            RESIDENT_READ,
+            RESIDENT_REVEAL,
+            BULK_EXPORT,
+        ),
         _role(
             "window_clerk",
             "窗口办事员",
@@ -162,6 +173,7 @@ ROLES: dict[str, Role] = {
             BOOKING_BOOK,
             QUEUE_RUN,
             SCHEDULE_MANAGE,
+            BULK_IMPORT,
             channel("window"),
             channel("kiosk"),
             channel("phone"),
@@ -184,6 +196,8 @@ ROLES: dict[str, Role] = {
             EMPI_LINK,
             EMPI_REVIEW,
             EMPI_MERGE,
+            BULK_EXPORT,
+            BULK_IMPORT,
         ),
         _role(
             "booking_platform",

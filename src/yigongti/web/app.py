@@ -14,6 +14,8 @@ from yigongti.analytics.api import router as analytics_router
 from yigongti.booking.api import router as booking_router
 from yigongti.clinical.api import router as record_router
 from yigongti.db import make_engine
+from yigongti.interop.bulk import BULK_IMPORT_PATH
+from yigongti.interop.bulk import router as bulk_router
 from yigongti.interop.empi.api import router as empi_router
 from yigongti.interop.fhir import resources  # noqa: F401 - registers the FHIR resource types
 from yigongti.interop.fhir.api import router as fhir_router
@@ -65,6 +67,7 @@ def create_app(
     app.state.secret = settings.effective_secret_key
     install_error_handlers(app)
     app.include_router(api_router())
+    app.include_router(bulk_router)  # before the generic /fhir/{type}/{id} routes
     app.include_router(fhir_router)
     _document_problems(app)
 
@@ -79,7 +82,11 @@ def create_app(
         from yigongti.web.ui import mount_ui
 
         mount_ui(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        per_path={BULK_IMPORT_PATH: settings.bulk_import_max_bytes},
+    )
     app.add_middleware(Admission, limit=settings.db_pool_size, prefix=API_PREFIX)
     return app
 

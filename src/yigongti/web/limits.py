@@ -10,19 +10,31 @@ from yigongti.web.errors import BodyTooLarge, too_large
 
 
 class BodyLimit:
-    """Refuse bodies over ``max_bytes``, by Content-Length or while they stream in."""
+    """Refuse bodies over ``max_bytes``, by Content-Length or while they stream in.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``per_path`` raises (or lowers) the limit for paths that start with a prefix, e.g. the
+    FHIR bulk ``$import`` that takes whole NDJSON files; the longest matching prefix wins.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = sorted((per_path or {}).items(), key=lambda p: -len(p[0]))
+
+    def limit_of(self, path: str) -> int:
+        """The body limit of a request to ``path``."""
+        return next((n for prefix, n in self.per_path if path.startswith(prefix)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_of(scope.get("path", ""))
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await too_large(self.max_bytes, scope.get("path", ""))(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await too_large(limit, scope.get("path", ""))(scope, receive, send)
             return
         seen = 0
         started = False
@@ -32,8 +44,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if seen > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -46,7 +58,7 @@ class BodyLimit:
         except BodyTooLarge:
             # Raised outside a FastAPI route (whose handler answers it), e.g. in a mounted app.
             if not started:
-                await too_large(self.max_bytes, scope.get("path", ""))(scope, receive, send)
+                await too_large(limit, scope.get("path", ""))(scope, receive, send)
 
 
 class Admission:

@@ -26,7 +26,7 @@ from yigongti.clinical.service.common import (
     visible_row,
     writable_resident,
 )
-from yigongti.kernel import invalid_field
+from yigongti.kernel import DomainError, invalid_field
 from yigongti.registry import get_institution
 from yigongti.security import Actor
 
@@ -77,6 +77,35 @@ def _encounter_view(row: Encounter) -> EncounterView:
 
 def record_encounter(session: Session, actor: Actor, new: NewEncounter) -> EncounterView:
     """Record an encounter of a resident in the actor's scope at the actor's institution."""
+    encounter = _encounter_row(session, actor, new)
+    session.add(encounter)
+    session.flush()
+    audit_change(session, actor, "create", "encounter", encounter)
+    return _encounter_view(encounter)
+
+
+def record_encounters(
+    session: Session, actor: Actor, news: list[NewEncounter]
+) -> list[EncounterView | DomainError]:
+    """Record many encounters at once (bulk import): the same checks as ``record_encounter``
+    for each, one insert for all that pass, one audit row each; per encounter its view or
+    the error that refused it (nothing is written for a refused one)."""
+    rows: list[Encounter | DomainError] = []
+    for new in news:
+        try:
+            rows.append(_encounter_row(session, actor, new))
+        except DomainError as error:
+            rows.append(error)
+    good = [r for r in rows if isinstance(r, Encounter)]
+    session.add_all(good)
+    session.flush()
+    for row in good:
+        audit_change(session, actor, "create", "encounter", row)
+    return [r if isinstance(r, DomainError) else _encounter_view(r) for r in rows]
+
+
+def _encounter_row(session: Session, actor: Actor, new: NewEncounter) -> Encounter:
+    """A checked, unsaved encounter row."""
     resident_id = writable_resident(session, actor, new.resident_id)
     institution_id = recording_institution(session, actor, new.institution_id)
     checked_choice(new.kind, ENCOUNTER_KINDS, "kind")
@@ -115,10 +144,7 @@ def record_encounter(session: Session, actor: Actor, new: NewEncounter) -> Encou
     )
     if new.department_id is not None:
         _check_department(session, new.department_id, institution_id)
-    session.add(encounter)
-    session.flush()
-    audit_change(session, actor, "create", "encounter", encounter)
-    return _encounter_view(encounter)
+    return encounter
 
 
 def _check_department(

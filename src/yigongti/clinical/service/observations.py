@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yigongti.clinical.codes import (
@@ -19,7 +20,7 @@ from yigongti.clinical.codes import (
     OBSERVATION_SYSTEM,
     observation_catalog,
 )
-from yigongti.clinical.models import DiagnosticReport, Observation
+from yigongti.clinical.models import DiagnosticReport, Encounter, Observation
 from yigongti.clinical.service.common import (
     audit_change,
     audit_read,
@@ -36,7 +37,7 @@ from yigongti.clinical.service.common import (
     visible_row,
     writable_resident,
 )
-from yigongti.kernel import invalid_field
+from yigongti.kernel import DomainError, invalid_field
 from yigongti.security import Actor
 
 INTERPRETATIONS = ("H", "L", "N")
@@ -269,6 +270,32 @@ def record_observation(session: Session, actor: Actor, new: NewObservation) -> O
     session.flush()
     audit_change(session, actor, "create", "observation", row, f"code={row.code}")
     return _observation_view(row)
+
+
+def record_observations(
+    session: Session, actor: Actor, news: list[NewObservation]
+) -> list[ObservationView | DomainError]:
+    """Record many observations at once (bulk import): the same checks as
+    ``record_observation`` for each (their encounters loaded in one query), one insert for all
+    that pass, one audit row each; per observation its view or the error that refused it."""
+    encounter_ids = {n.encounter_id for n in news if n.encounter_id is not None}
+    # Held while the rows are checked: each encounter check then finds its row in the session.
+    loaded = list(session.scalars(select(Encounter).where(Encounter.id.in_(encounter_ids))))
+    rows: list[Observation | DomainError] = []
+    for new in news:
+        try:
+            resident_id = writable_resident(session, actor, new.resident_id)
+            institution_id = recording_institution(actor, new.institution_id, session)
+            rows.append(observation_row(session, actor, new, resident_id, institution_id))
+        except DomainError as error:
+            rows.append(error)
+    good = [r for r in rows if isinstance(r, Observation)]
+    session.add_all(good)
+    session.flush()
+    for row in good:
+        audit_change(session, actor, "create", "observation", row, f"code={row.code}")
+    del loaded
+    return [r if isinstance(r, DomainError) else _observation_view(r) for r in rows]
 
 
 def get_observation(

@@ -43,7 +43,14 @@ def _context(request: Request, session: SessionDep, actor: ActorDep) -> Context:
     reason = request.headers.get("x-reason")
     base = str(request.base_url).rstrip("/") + PREFIX
     reveal = request.headers.get("x-reveal", "").lower() == "true"
-    return Context(session, actor, base, unquote(reason) if reason else None, reveal)
+    return Context(
+        session,
+        actor,
+        base,
+        unquote(reason) if reason else None,
+        reveal,
+        request.app.state.settings.data_dir,
+    )
 
 
 async def _resource_body(request: Request) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ class Context:
     reason: str | None = None
     reveal: bool = False  # the caller asked for full identifiers (X-Reveal: true)
     idempotency_key: str | None = None  # a create's: Idempotency-Key or If-None-Exist identifier
+    data_dir: Path | None = None  # the server's data dir (bulk data files live under it)
 
     def full_url(self, resource_type: str, resource_id: str) -> str:
         """The absolute URL of a resource."""

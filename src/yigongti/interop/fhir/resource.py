@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from yigongti.interop.fhir.context import Context
-from yigongti.interop.fhir.errors import fhir_error, invalid
+from yigongti.interop.fhir.errors import FhirError, Issue, fhir_error, from_domain, invalid
 from yigongti.interop.fhir.search import Query, SearchParam
+from yigongti.kernel import DomainError, Invalid
 
 RESOURCE_TYPES: dict[str, ResourceType] = {}
 
@@ -67,6 +68,13 @@ class ResourceType:
 
     def existing(self, ctx: Context, resource: dict) -> uuid.UUID | None:
         """The id of what an earlier create with the same idempotency key made, if any."""
+
+    def create_many(
+        self, ctx: Context, resources: list[dict]
+    ) -> list[uuid.UUID | FhirError] | None:
+        """Store many new resources at once (bulk import): per resource its new id or the error
+        that refused it, nothing written for a refused one. ``None``: the type has no batched
+        path, and each resource goes through ``create`` alone."""
         return None
 
     def references(self, resource: dict) -> list[str]:
@@ -88,6 +96,52 @@ def references_at(resource: dict, path: str) -> list[str]:
             found += value if isinstance(value, list) else [value]
         items = found
     return [i["reference"] for i in items if isinstance(i, dict) and i.get("reference")]
+
+
+def created_in_bulk(
+    resources: list[dict],
+    parse: Callable[[dict], Any],
+    record: Callable[[list[Any]], list[Any]],
+    resource_type: str,
+    elements: dict[str, str],
+) -> list[uuid.UUID | FhirError]:
+    """The usual ``create_many``: ``parse`` each resource into the service's input (an error
+    refuses it), ``record`` all parsed ones with one service call that answers per item a view
+    or a ``DomainError``, and place each error's fields on the resource's ``elements``."""
+    parsed: list[Any] = []
+    for resource in resources:
+        try:
+            parsed.append(parse(resource))
+        except FhirError as error:
+            parsed.append(error)
+        except DomainError as error:
+            parsed.append(error_on_elements(resource_type, elements, error))
+    news = [p for p in parsed if not isinstance(p, FhirError)]
+    recorded = iter(record(news) if news else [])
+    out: list[uuid.UUID | FhirError] = []
+    for item in parsed:
+        if isinstance(item, FhirError):
+            out.append(item)
+            continue
+        result = next(recorded)
+        is_error = isinstance(result, DomainError)
+        out.append(error_on_elements(resource_type, elements, result) if is_error else result.id)
+    return out
+
+
+def error_on_elements(
+    resource_type: str, elements: dict[str, str], error: DomainError
+) -> FhirError:
+    """A service's error as a FHIR error, its fields named by the resource's elements."""
+    if isinstance(error, Invalid) and error.fields:
+        return FhirError(
+            400,
+            [
+                Issue("invalid", f.en, f.zh, f"{resource_type}.{elements.get(f.field, f.field)}")
+                for f in error.fields
+            ],
+        )
+    return from_domain(error, resource_type)
 
 
 def _not_writable(name: str) -> Exception:

@@ -32,6 +32,14 @@ def get_town(session: Session, town_id: uuid.UUID) -> Town:
     return town
 
 
+def get_village(session: Session, village_id: uuid.UUID) -> Village:
+    """One village or urban community; ``NotFound`` if there is none."""
+    village = session.get(Village, village_id)
+    if village is None:
+        raise NotFound(en="No such village or community", zh="村（社区）不存在")
+    return village
+
+
 def list_villages(session: Session, town_id: uuid.UUID) -> list[Village]:
     """Villages and communities of a town, by code."""
     get_town(session, town_id)

@@ -35,6 +35,7 @@ class ResidentQuery:
     born_to: date | None = None  # inclusive
     phone: str | None = None
     ehealth_card_no: str | None = None
+    village_id: uuid.UUID | None = None  # residence village or urban community
     sort: tuple[tuple[str, bool], ...] = (("name", False),)  # (field, descending)
 
 
@@ -92,6 +93,8 @@ def _where(query: ResidentQuery) -> list:
         clauses.append(Resident.phone == query.phone)
     if query.ehealth_card_no is not None:
         clauses.append(Resident.ehealth_card_no == query.ehealth_card_no.upper())
+    if query.village_id is not None:
+        clauses.append(Resident.residence_village_id == query.village_id)
     return clauses
 
 

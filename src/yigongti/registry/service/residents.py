@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from yigongti.db import page
 from yigongti.kernel import (
     Conflict,
+    DomainError,
     NotFound,
     age_on,
     invalid_field,
@@ -245,7 +246,56 @@ def register_resident(session: Session, actor: Actor, new: NewResident) -> Resid
         raise Conflict(
             en="A resident with this ID number is already registered", zh="该身份证号的居民已登记"
         )
-    resident = Resident(
+    resident = _resident_row(new)
+    session.add(resident)
+    session.flush()
+    session.refresh(resident)
+    audit.record(session, actor, "create", "resident", resident.id, person_id=resident.id)
+    return _view(resident, False)
+
+
+def register_residents(
+    session: Session, actor: Actor, news: list[NewResident]
+) -> list[ResidentView | DomainError]:
+    """Register many residents at once (bulk import): the checks of ``register_resident`` for
+    each (villages and taken ID numbers looked up once), one insert for all that pass, one audit
+    row each; per resident the view or the error that refused him (nothing written for him)."""
+    actor.require(roles.RESIDENT_WRITE)
+    # Held while checking: each village check then finds its row in the session.
+    villages = list(
+        session.scalars(
+            select(Village).where(Village.id.in_({n.residence_village_id for n in news}))
+        )
+    )
+    checked: list[NewResident | DomainError] = []
+    for new in news:
+        try:
+            checked.append(_checked(session, actor, new))
+        except DomainError as error:
+            checked.append(error)
+    numbers = {c.id_number for c in checked if isinstance(c, NewResident) and c.id_number}
+    taken = set(session.scalars(select(Resident.id_number).where(Resident.id_number.in_(numbers))))
+    rows: list[Resident | DomainError] = []
+    for item in checked:
+        if isinstance(item, NewResident) and item.id_number in taken:
+            item = Conflict(
+                en="A resident with this ID number is already registered",
+                zh="该身份证号的居民已登记",
+            )
+        elif isinstance(item, NewResident) and item.id_number:
+            taken.add(item.id_number)
+        rows.append(item if isinstance(item, DomainError) else _resident_row(item))
+    good = [r for r in rows if isinstance(r, Resident)]
+    session.add_all(good)
+    session.flush()
+    for row in good:
+        audit.record(session, actor, "create", "resident", row.id, person_id=row.id)
+    del villages
+    return [r if isinstance(r, DomainError) else _view(r, False) for r in rows]
+
+
+def _resident_row(new: NewResident) -> Resident:
+    return Resident(
         name=new.name,
         name_initials=pinyin_initials(new.name),
         sex=new.sex,
@@ -259,11 +309,6 @@ def register_resident(session: Session, actor: Actor, new: NewResident) -> Resid
         permanent=new.permanent,
         insurance_type=new.insurance_type,
     )
-    session.add(resident)
-    session.flush()
-    session.refresh(resident)
-    audit.record(session, actor, "create", "resident", resident.id, person_id=resident.id)
-    return _view(resident, False)
 
 
 def _checked(session: Session, actor: Actor, new: NewResident) -> NewResident:

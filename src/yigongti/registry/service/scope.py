@@ -7,12 +7,13 @@ received) register a *patient source*; the scope is the union of the area and th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from yigongti.kernel import Forbidden, NotFound
+from yigongti.kernel import DomainError, Forbidden, NotFound
 from yigongti.registry.models import Guardianship, Institution, MedicalCommunity, Resident, Village
 from yigongti.security import Actor, roles
 
@@ -106,6 +107,36 @@ def visible_resident_ids(
     return select(Resident.id).where(resident_filter(session, actor, reason))
 
 
+_IN_SCOPE = "registry_residents_in_scope"
+
+
+@contextmanager
+def residents_in_scope(
+    session: Session, actor: Actor, resident_ids: Iterable[uuid.UUID], reason: str | None = None
+) -> Iterator[None]:
+    """Within the block, ``visible_resident`` answers for these residents from one query.
+
+    For batches (bulk import): the same scope rule, asked once for many residents instead of
+    once per record. Residents outside the scope are looked up as usual (and not found).
+    """
+    wanted = set(resident_ids)
+    found: dict[uuid.UUID, Resident] = {}
+    try:
+        if wanted:
+            condition = resident_filter(session, actor, reason)
+            found = {
+                r.id: r
+                for r in session.scalars(select(Resident).where(Resident.id.in_(wanted), condition))
+            }
+    except DomainError:
+        found = {}  # each record then meets the refusal on its own
+    session.info[_IN_SCOPE] = ((actor, reason), found)
+    try:
+        yield
+    finally:
+        session.info.pop(_IN_SCOPE, None)
+
+
 def visible_resident(
     session: Session,
     actor: Actor,
@@ -117,8 +148,12 @@ def visible_resident(
     """The resident, if the actor may see him; otherwise ``NotFound`` (no hint he exists).
 
     With ``lock``, his row is also held until commit (as :func:`lock_resident` does) in the
-    same statement, so his own concurrent requests run one by one.
+    same statement, so his own concurrent requests run one by one. Inside
+    :func:`residents_in_scope` an unlocked look-up is answered from the batch's one query.
     """
+    known = session.info.get(_IN_SCOPE)
+    if not lock and known is not None and known[0] == (actor, reason) and resident_id in known[1]:
+        return known[1][resident_id]
     query = select(Resident).where(
         Resident.id == resident_id, resident_filter(session, actor, reason)
     )

@@ -7,6 +7,7 @@ from yigongti.interop.fhir.resources import (  # noqa: F401 - each registers by 
     diagnostic_report,
     encounter,
     everything,
+    group,
     immunization,
     location,
     medication_request,

@@ -17,8 +17,8 @@ import uuid
 from yigongti import clinical, registry
 from yigongti.interop.fhir import systems
 from yigongti.interop.fhir.context import Context
-from yigongti.interop.fhir.errors import invalid
-from yigongti.interop.fhir.resource import ResourceType, register
+from yigongti.interop.fhir.errors import FhirError, invalid
+from yigongti.interop.fhir.resource import ResourceType, created_in_bulk, register
 from yigongti.interop.fhir.resources.elements import (
     actor_ids,
     answered,
@@ -130,6 +130,16 @@ class EncounterType(ResourceType):
             "Encounter", _ELEMENTS, lambda: clinical.record_encounter(ctx.session, ctx.actor, new)
         )
         return view.id
+
+    def create_many(self, ctx: Context, resources: list[dict]) -> list[uuid.UUID | FhirError]:
+        """Record many encounters in one go (bulk import); per resource its id or its error."""
+        return created_in_bulk(
+            resources,
+            lambda r: _new_encounter(ctx, r),
+            lambda news: clinical.record_encounters(ctx.session, ctx.actor, news),
+            "Encounter",
+            _ELEMENTS,
+        )
 
     def update(self, ctx: Context, resource_id: uuid.UUID, resource: dict) -> None:
         """End the visit: status ``finished`` with ``period.end``; nothing else changes."""

@@ -15,8 +15,8 @@ import uuid
 from yigongti import clinical
 from yigongti.interop.fhir import systems
 from yigongti.interop.fhir.context import Context
-from yigongti.interop.fhir.errors import invalid
-from yigongti.interop.fhir.resource import ResourceType, register
+from yigongti.interop.fhir.errors import FhirError, invalid
+from yigongti.interop.fhir.resource import ResourceType, created_in_bulk, register
 from yigongti.interop.fhir.resources.elements import (
     actor_ids,
     answered,
@@ -112,6 +112,16 @@ class ObservationType(ResourceType):
             _ELEMENTS,
             lambda: clinical.record_observation(ctx.session, ctx.actor, new),
         ).id
+
+    def create_many(self, ctx: Context, resources: list[dict]) -> list[uuid.UUID | FhirError]:
+        """Record many observations in one go (bulk import); per resource its id or its error."""
+        return created_in_bulk(
+            resources,
+            lambda r: new_observation(ctx, r, "Observation"),
+            lambda news: clinical.record_observations(ctx.session, ctx.actor, news),
+            "Observation",
+            _ELEMENTS,
+        )
 
     def update(self, ctx: Context, resource_id: uuid.UUID, resource: dict) -> None:
         """Change the status (amended, entered-in-error); the content stays as recorded."""

@@ -17,7 +17,7 @@ from yigongti import registry
 from yigongti.interop import empi
 from yigongti.interop.fhir import systems
 from yigongti.interop.fhir.context import Context
-from yigongti.interop.fhir.errors import invalid
+from yigongti.interop.fhir.errors import FhirError, Issue, invalid
 from yigongti.interop.fhir.resource import ResourceType, Stored, register
 from yigongti.interop.fhir.search import DateRange, Query, SearchParam, Token
 from yigongti.kernel import Invalid, parse_resident_id
@@ -47,6 +47,15 @@ _COMPOUND_SURNAMES = {
     "呼延",
 }
 _SORTS = {"name": "name", "birthdate": "birth_date"}
+# The registry's field names as the Patient's elements, for error paths.
+_ELEMENTS = {
+    "name": "name",
+    "id_number": "identifier",
+    "sex": "gender",
+    "birth_date": "birthDate",
+    "phone": "telecom",
+    "residence_village_id": "address",
+}
 
 
 def human_name(text: str) -> dict:
@@ -126,6 +135,29 @@ class PatientType(ResourceType):
             f"（来源记录 {outcome.source_record_id}）",
         )
 
+    def create_many(self, ctx: Context, resources: list[dict]) -> list[uuid.UUID | FhirError]:
+        """Bulk import: each Patient through the master patient index, as ``create`` does.
+
+        A linked or new record gives the resident's id; one held for review is reported on its
+        line (status 202, informational) and maps to nobody until a clerk decides.
+        """
+        answers: list[uuid.UUID | FhirError] = []
+        for resource in resources:
+            try:
+                made = self.create(ctx, resource)
+            except FhirError as error:
+                answers.append(error)
+                continue
+            if isinstance(made, Stored) and made.id is None:
+                answers.append(
+                    FhirError(
+                        202, [Issue("informational", made.en, made.zh, severity="information")]
+                    )
+                )
+            else:
+                answers.append(made.id if isinstance(made, Stored) else made)
+        return answers
+
     def update(self, ctx: Context, resource_id: uuid.UUID, resource: dict) -> None:
         """Change phone and residence; name, sex, birth date and ID number stay."""
         current = registry.get_resident(ctx.session, ctx.actor, resource_id, reason=ctx.reason)
@@ -165,7 +197,7 @@ def record_of(ctx: Context, resource: dict) -> empi.PatientRecord:
         birth_date=_birth_date(resource),
         id_number=_id_number(resource),
         phone=_phone(resource),
-        address=_address_text(resource),
+        address=_address_text(ctx, resource),
     )
 
 
@@ -399,8 +431,12 @@ def _mrn(resource: dict, own_code: str) -> str | None:
     return None
 
 
-def _address_text(resource: dict) -> str | None:
+def _address_text(ctx: Context, resource: dict) -> str | None:
     """The home address as text (town and village names are what the index reads)."""
+    village_id = _village(ctx, resource, default=None)
+    if village_id is not None:
+        village = _domain(lambda: registry.get_village(ctx.session, village_id))
+        return f"{village.town.name}{village.name}"
     for address in resource.get("address") or []:
         text = address.get("text") or "".join(
             [address.get("district") or "", *(address.get("line") or [])]
@@ -410,7 +446,7 @@ def _address_text(resource: dict) -> str | None:
     return None
 
 
-def _village(ctx: Context, resource: dict, default: uuid.UUID) -> uuid.UUID:
+def _village(ctx: Context, resource: dict, default: uuid.UUID | None) -> uuid.UUID | None:
     for address in resource.get("address") or []:
         for extension in address.get("extension") or []:
             if extension.get("url") == VILLAGE_EXTENSION:
@@ -430,15 +466,7 @@ def _domain(call):
     try:
         return call()
     except Invalid as error:
-        element = {
-            "name": "name",
-            "id_number": "identifier",
-            "sex": "gender",
-            "birth_date": "birthDate",
-            "phone": "telecom",
-            "residence_village_id": "address",
-        }
         field = error.fields[0].field if error.fields else None
         raise invalid(
-            error.en, error.zh, f"Patient.{element.get(field, field)}" if field else None
+            error.en, error.zh, f"Patient.{_ELEMENTS.get(field, field)}" if field else None
         ) from None

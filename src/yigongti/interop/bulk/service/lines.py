@@ -1,0 +1,171 @@
+"""One NDJSON line of an import: parsed, validated, keyed, its references made ours."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yigongti.interop.bulk.models import ImportedResource
+from yigongti.interop.fhir.errors import FhirError, Issue
+from yigongti.interop.fhir.resource import RESOURCE_TYPES
+from yigongti.interop.fhir.validation import validate
+
+MAX_LINE_BYTES = 1_000_000
+Key = tuple[str, str]  # (resource type, source id)
+
+
+class Rejected(Exception):
+    """A line that cannot be imported, with the issues to report."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        super().__init__(issues[0].en if issues else "rejected")
+        self.issues = issues
+
+
+@dataclass
+class Candidate:
+    """A line that passed JSON and R4B validation, keyed by its source id and content hash."""
+
+    number: int
+    kind: str
+    resource: dict
+    source_id: str
+    content_hash: str
+
+    @property
+    def key(self) -> Key:
+        """(type, source id)."""
+        return (self.kind, self.source_id)
+
+
+def candidate(number: int, raw: bytes, max_line_bytes: int = MAX_LINE_BYTES) -> Candidate:
+    """The line as a candidate; ``Rejected`` when it is too long, not JSON or not valid FHIR."""
+    line = raw.strip()
+    if len(line) > max_line_bytes:
+        raise Rejected(
+            [
+                Issue(
+                    "too-costly",
+                    f"Line {number} is {len(line)} bytes, over the limit of {max_line_bytes}",
+                    f"第 {number} 行长 {len(line)} 字节，超过 {max_line_bytes} 字节上限",
+                )
+            ]
+        )
+    try:
+        resource = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        raise Rejected(
+            [Issue("structure", f"Not valid JSON: {error}", f"不是有效的 JSON：{error}")]
+        ) from None
+    if not isinstance(resource, dict):
+        raise Rejected([Issue("structure", "A line must be a JSON object", "每行应为 JSON 对象")])
+    kind = resource.get("resourceType")
+    try:
+        validate(resource)
+    except FhirError as error:
+        raise Rejected(error.issues) from None
+    mapping = RESOURCE_TYPES.get(kind)
+    if mapping is None or not mapping.writable:
+        raise Rejected(
+            [
+                Issue(
+                    "not-supported",
+                    f"{kind} cannot be imported here; see /fhir/metadata",
+                    f"本服务器不接受导入 {kind}",
+                    "resourceType",
+                )
+            ]
+        )
+    digest = hashlib.sha256(line).hexdigest()
+    source_id = str(resource.get("id") or f"sha256:{digest}")
+    if len(source_id) > 80:
+        raise Rejected([Issue("value", "id: at most 80 characters", "id 最多 80 个字符", "id")])
+    return Candidate(number, kind, resource, source_id, digest)
+
+
+def imported(session: Session, source: str, keys: set[Key]) -> dict[Key, ImportedResource]:
+    """The map rows of earlier imports from ``source`` for these (type, source id) keys."""
+    if not keys:
+        return {}
+    rows = session.scalars(
+        select(ImportedResource).where(
+            ImportedResource.source == source,
+            ImportedResource.source_id.in_({sid for _, sid in keys}),
+        )
+    )
+    return {
+        (r.resource_type, r.source_id): r for r in rows if (r.resource_type, r.source_id) in keys
+    }
+
+
+def references(value: object, found: set[Key]) -> set[Key]:
+    """Every relative ``Type/id`` reference in a resource, added to ``found``."""
+    if isinstance(value, dict):
+        reference = value.get("reference")
+        if isinstance(reference, str) and reference.count("/") == 1:
+            kind, ident = reference.split("/")
+            found.add((kind, ident))
+        for item in value.values():
+            references(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            references(item, found)
+    return found
+
+
+def rewritten(resource: dict, targets: dict[Key, uuid.UUID]) -> dict:
+    """The resource without id and meta, its references to imported resources made ours.
+
+    A reference neither imported nor one of our ids (a UUID) rejects the line.
+    """
+    body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
+    return _with_targets(body, targets, resource["resourceType"])  # type: ignore[return-value]
+
+
+def _with_targets(value: object, targets: dict[Key, uuid.UUID], path: str) -> object:
+    if isinstance(value, dict):
+        out = {k: _with_targets(v, targets, f"{path}.{k}") for k, v in value.items()}
+        reference = value.get("reference")
+        if isinstance(reference, str) and reference.count("/") == 1:
+            kind, ident = reference.split("/")
+            if (kind, ident) in targets:
+                out["reference"] = f"{kind}/{targets[kind, ident]}"
+            elif not _is_uuid(ident):
+                raise Rejected(
+                    [
+                        Issue(
+                            "not-found",
+                            f"{path}: {reference} is neither in this file (nor an earlier import "
+                            "from the same source) nor a resource of this server",
+                            f"{path}：{reference} 既不在本文件（或同一来源此前的导入）中，"
+                            "也不是本服务器的资源",
+                            f"{path}.reference",
+                        )
+                    ]
+                )
+        return out
+    if isinstance(value, list):
+        return [_with_targets(v, targets, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def patient_ids(body: dict) -> set[uuid.UUID]:
+    """Our ids of the Patients a (rewritten) resource refers to."""
+    found = set()
+    for kind, ident in references(body, set()):
+        if kind == "Patient" and _is_uuid(ident):
+            found.add(uuid.UUID(ident))
+    return found
