@@ -1,6 +1,7 @@
 """The master patient index's rows of the permission matrix.
 
-Linking and matching need ``empi:link`` (doctors, the window clerk, the system administrator);
+Linking and matching need ``empi:link`` (doctors, the window clerk, the system administrator,
+institution systems);
 the review queue ``empi:review`` (window clerk, system administrator); merges ``empi:merge``
 (system administrator). Decisions and merges of ids that do not exist answer 404 to those who
 may act, so the matrix changes nothing it would have to undo.
@@ -17,7 +18,14 @@ if TYPE_CHECKING:
 
 E = "/api/v1/empi"
 NOBODY = "00000000-0000-7000-8000-000000000000"
-LINKERS = ("village_doctor", "township_doctor", "county_doctor", "window_clerk", "system_admin")
+LINKERS = (
+    "village_doctor",
+    "township_doctor",
+    "county_doctor",
+    "window_clerk",
+    "system_admin",
+    "integration",
+)
 REVIEWERS = ("window_clerk", "system_admin")
 MERGERS = ("system_admin",)
 # A backlog is one's own institution's (the center's here), or any for county-wide roles.

@@ -12,6 +12,7 @@ from yigongti.security.audit import (
     verify_chain,
 )
 from yigongti.security.models import AuditEvent, AuditPending, User
+from yigongti.security.passwords import new_client_secret
 from yigongti.security.roles import ROLES, Role
 from yigongti.security.service import (
     AuditQuery,

@@ -285,7 +285,7 @@ def record_observations(
     for new in news:
         try:
             resident_id = writable_resident(session, actor, new.resident_id)
-            institution_id = recording_institution(actor, new.institution_id, session)
+            institution_id = recording_institution(session, actor, new.institution_id)
             rows.append(observation_row(session, actor, new, resident_id, institution_id))
         except DomainError as error:
             rows.append(error)

@@ -47,9 +47,9 @@ def _context(request: Request, session: SessionDep, actor: ActorDep) -> Context:
         session,
         actor,
         base,
-        unquote(reason) if reason else None,
-        reveal,
-        request.app.state.settings.data_dir,
+        reason=unquote(reason) if reason else None,
+        reveal=reveal,
+        data_dir=request.app.state.settings.data_dir,
     )
 
 
