@@ -54,7 +54,10 @@ without a valid token, 403 when the role may not, 404 for a missing or out-of-sc
 
 
 def render_docs() -> str:
-    """The whole of ``docs/fhir.md``."""
+    """The whole of ``docs/fhir.md``, from every type and operation the server registers."""
+    from yigongti.interop import bulk  # noqa: F401 - registers $import and $export
+    from yigongti.interop.fhir import resources  # noqa: F401 - registers every type
+
     parts = [_INTRO, _identifier_systems(), "## Resources\n"]
     for name in sorted(RESOURCE_TYPES):
         parts.append(_resource(name))
@@ -113,6 +116,4 @@ def _operations() -> str:
 
 
 if __name__ == "__main__":
-    from yigongti.interop.fhir import resources  # noqa: F401 - registers every type
-
     print(render_docs(), end="")
