@@ -28,8 +28,10 @@ LINKERS = (
 )
 REVIEWERS = ("window_clerk", "system_admin")
 MERGERS = ("system_admin",)
-# A backlog is one's own institution's (the center's here), or any for county-wide roles.
-BACKLOG_STARTERS = ("township_doctor", "window_clerk", "system_admin")
+# Records are sent by the institution they come from (the center's here), or by a county-wide
+# role (the system administrator); a backlog likewise.
+SENDERS = ("township_doctor", "window_clerk", "system_admin")
+BACKLOG_STARTERS = SENDERS
 
 
 def _statuses(ok: tuple[str, ...], status: int, default: int = 403) -> dict[str, int]:
@@ -72,7 +74,13 @@ def rows() -> list[tuple[str, str, Build, dict[str, int], int]]:
     """(method, route, build, expected status per role, anonymous status) of every row."""
     merge = {"survivor_id": NOBODY, "merged_id": NOBODY[:-1] + "1", "reason": "重复建档"}
     return [
-        ("POST", f"{E}/records", _record(f"{E}/records"), _statuses(LINKERS, 200), 401),
+        (
+            "POST",
+            f"{E}/records",
+            _record(f"{E}/records"),
+            _statuses(SENDERS, 200),
+            401,
+        ),
         ("POST", f"{E}/match", _record(f"{E}/match"), _statuses(LINKERS, 200), 401),
         ("GET", f"{E}/reviews", _call(f"{E}/reviews"), _statuses(REVIEWERS, 200), 401),
         (

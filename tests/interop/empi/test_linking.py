@@ -13,7 +13,7 @@ from tests.support import actor, count_rows, new_id_number, places
 from yigongti.db import unit_of_work
 from yigongti.interop import empi
 from yigongti.interop.empi.models import LinkChange, Review, SourceRecord
-from yigongti.kernel import Invalid
+from yigongti.kernel import Forbidden, Invalid
 from yigongti.registry.models import Resident
 from yigongti.synth.builders import make_resident
 
@@ -176,3 +176,15 @@ def test_match_candidates_ranks_the_person_first_and_audits_each_shown(engine: E
         assert found[0].resident_id == resident.id
         assert found[0].agreements["name"] == "exact"
         assert found[0].probability > 0.99
+
+
+def test_an_institutions_account_cannot_send_another_institutions_records(
+    engine: Engine,
+) -> None:
+    with unit_of_work(engine) as session:
+        resident = make_resident(session, places(session).village)
+        record = record_of(session, resident)  # the township center's record
+        for role in ("village_doctor", "county_doctor", "integration"):
+            with pytest.raises(Forbidden):
+                empi.link_record(session, actor(session, role), record)
+    assert count_rows(engine, "empi_source_records") == 0

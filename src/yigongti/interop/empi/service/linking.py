@@ -32,7 +32,7 @@ from yigongti.interop.empi.service.records import (
     scored_candidates,
 )
 from yigongti.interop.empi.thresholds import Thresholds, id_conflict, valid_id_number
-from yigongti.kernel import Invalid, NotFound, invalid_field, now
+from yigongti.kernel import Forbidden, Invalid, NotFound, invalid_field, now
 from yigongti.registry.models import Resident
 from yigongti.security import Actor, audit, roles
 from yigongti.settings import get_settings
@@ -54,6 +54,7 @@ def link_record(session: Session, actor: Actor, record: PatientRecord) -> LinkOu
     is written.
     """
     actor.require(roles.EMPI_LINK)
+    _sends_for(actor, record.institution_id)
     record = checked_record(record, strict_id=True)
     registry.get_institution(session, record.institution_id)
     source = _upsert(session, record)
@@ -69,12 +70,24 @@ def stage_records(session: Session, actor: Actor, records: Iterable[PatientRecor
     actor.require(roles.EMPI_LINK)
     count = 0
     for record in records:
+        _sends_for(actor, record.institution_id)
         checked = checked_record(record, strict_id=False)
         registry.get_institution(session, checked.institution_id)
         _upsert(session, checked)
         count += 1
     audit.record(session, actor, "stage", "empi_source_record", detail=f"records={count}")
     return count
+
+
+def _sends_for(actor: Actor, institution_id: uuid.UUID) -> None:
+    """An institution's account sends that institution's records; county-wide roles any."""
+    if actor.role_def.scope == roles.COUNTY:
+        return
+    if actor.institution_id is not None and institution_id != actor.institution_id:
+        raise Forbidden(
+            en="An institution's account sends its own institution's patient records only",
+            zh="机构账号只能提交本机构的患者记录",
+        )
 
 
 def match_candidates(
