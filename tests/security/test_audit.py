@@ -369,11 +369,11 @@ def _read_a_resident(engine: Engine) -> None:
         get_resident(session, actor(session, "township_doctor"), places(session).resident.id)
 
 
+# PostgreSQL only: SQLite chains each entry inside its own (serial) transaction.
+@pytest.mark.parametrize("template", ["postgresql"], indirect=True)
 def test_a_commit_never_waits_for_the_chain_and_its_entry_is_chained_by_the_holder(
-    engine: Engine, backend: str
+    engine: Engine
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite chains each entry inside its own (serial) transaction")
     start = _last_seq(engine)
     with engine.connect() as chainer:  # another chainer holds the lock
         chainer.execute(text("SELECT pg_advisory_lock(7170001)"))
@@ -387,11 +387,11 @@ def test_a_commit_never_waits_for_the_chain_and_its_entry_is_chained_by_the_hold
     assert _breaks(engine) == []
 
 
+# PostgreSQL only: SQLite chains each entry inside its own (serial) transaction.
+@pytest.mark.parametrize("template", ["postgresql"], indirect=True)
 def test_ygt_audit_verify_chains_entries_a_stopped_chainer_left_waiting(
-    engine: Engine, backend: str, tmp_path: Path
+    engine: Engine, tmp_path: Path
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite chains each entry inside its own (serial) transaction")
     with engine.connect() as chainer:
         chainer.execute(text("SELECT pg_advisory_lock(7170001)"))
         _read_a_resident(engine)
