@@ -372,7 +372,7 @@ def _read_a_resident(engine: Engine) -> None:
 # PostgreSQL only: SQLite chains each entry inside its own (serial) transaction.
 @pytest.mark.parametrize("template", ["postgresql"], indirect=True)
 def test_a_commit_never_waits_for_the_chain_and_its_entry_is_chained_by_the_holder(
-    engine: Engine
+    engine: Engine,
 ) -> None:
     start = _last_seq(engine)
     with engine.connect() as chainer:  # another chainer holds the lock
