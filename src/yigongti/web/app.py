@@ -87,7 +87,9 @@ def create_app(
         max_bytes=settings.max_body_bytes,
         per_path={BULK_IMPORT_PATH: settings.bulk_import_max_bytes},
     )
-    app.add_middleware(Admission, limit=settings.db_pool_size, prefix=API_PREFIX)
+    # The JSON API and FHIR share the connection pool, so they share the admission line.
+    admitted = (API_PREFIX, "/fhir")
+    app.add_middleware(Admission, limit=settings.db_pool_size, prefix=admitted)
     return app
 
 

@@ -71,7 +71,7 @@ class Admission:
     keeps a burst flowing; waiting here costs the event loop nothing.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, prefix: str) -> None:
+    def __init__(self, app: ASGIApp, limit: int, prefix: str | tuple[str, ...]) -> None:
         self.app = app
         self.prefix = prefix
         self.slots = asyncio.Semaphore(limit)
