@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 from yigongti.interop.fhir import interactions
 from yigongti.interop.fhir.context import Context, request_key
 from yigongti.interop.fhir.errors import FhirError, Issue, fhir_error, from_domain, invalid
-from yigongti.interop.fhir.resource import Answer
+from yigongti.interop.fhir.resource import Answer, all_references
 from yigongti.interop.fhir.validation import validate
 from yigongti.kernel import DomainError
 from yigongti.security import audit
@@ -95,7 +95,7 @@ def _ordered(entries: list[dict]) -> list[int]:
     """Entry indices by method, and each POST after the POSTs its resource refers to."""
     full_urls = {e.get("fullUrl"): i for i, e in enumerate(entries) if e.get("fullUrl")}
     needs = {
-        i: {full_urls[r] for r in _references(e.get("resource")) if r in full_urls} - {i}
+        i: {full_urls[r] for r in all_references(e.get("resource")) if r in full_urls} - {i}
         for i, e in enumerate(entries)
     }
     order: list[int] = []
@@ -114,15 +114,6 @@ def _ordered(entries: list[dict]) -> list[int]:
         done.add(first)
         remaining.remove(first)
     return order
-
-
-def _references(value: object) -> list[str]:
-    if isinstance(value, dict):
-        found = [value["reference"]] if isinstance(value.get("reference"), str) else []
-        return found + [r for v in value.values() for r in _references(v)]
-    if isinstance(value, list):
-        return [r for v in value for r in _references(v)]
-    return []
 
 
 def _resolved(value: object, assigned: dict[str, str]) -> object:

@@ -144,6 +144,16 @@ def error_on_elements(
     return from_domain(error, resource_type)
 
 
+def all_references(value: object) -> list[str]:
+    """Every ``reference`` text anywhere inside ``value`` (a resource or part of one)."""
+    if isinstance(value, dict):
+        own = [value["reference"]] if isinstance(value.get("reference"), str) else []
+        return own + [r for v in value.values() for r in all_references(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in all_references(v)]
+    return []
+
+
 def _not_writable(name: str) -> Exception:
     return fhir_error(
         405,

@@ -16,6 +16,7 @@ from yigongti.interop.fhir.resource import (
     RESOURCE_TYPES,
     Answer,
     OperationCall,
+    all_references,
     parse_id,
     register_operation,
 )
@@ -119,7 +120,7 @@ def _referred(ctx: Context, found: list[dict]) -> list[dict]:
     """The Organizations and Practitioners ``found`` refers to that the caller may read."""
     wanted: list[str] = []
     for resource in found[1:]:
-        for text in _references(resource):
+        for text in all_references(resource):
             kind, _, ident = text.partition("/")
             if kind in REFERRED_TYPES and kind in RESOURCE_TYPES and text not in wanted:
                 wanted.append(text)
@@ -131,15 +132,6 @@ def _referred(ctx: Context, found: list[dict]) -> list[dict]:
         except (DomainError, FhirError):
             continue  # not readable by the caller: left out, without a hint
     return referred
-
-
-def _references(value: object) -> list[str]:
-    if isinstance(value, dict):
-        own = [value["reference"]] if isinstance(value.get("reference"), str) else []
-        return own + [r for v in value.values() for r in _references(v)]
-    if isinstance(value, list):
-        return [r for v in value for r in _references(v)]
-    return []
 
 
 def _entry(ctx: Context, resource: dict, mode: str) -> dict:

@@ -100,7 +100,7 @@ class PatientType(ResourceType):
     def read(self, ctx: Context, resource_id: uuid.UUID) -> dict:
         """The resident as a Patient."""
         view = registry.get_resident(
-            ctx.session, ctx.actor, resource_id, reveal=_reveal(ctx), reason=ctx.reason
+            ctx.session, ctx.actor, resource_id, reveal=ctx.reveal, reason=ctx.reason
         )
         return patient_of(view, _mrns(ctx, view.id))
 
@@ -110,7 +110,7 @@ class PatientType(ResourceType):
             ctx.session,
             ctx.actor,
             _resident_query(ctx, query),
-            reveal=_reveal(ctx),
+            reveal=ctx.reveal,
             reason=ctx.reason,
             limit=query.count,
             offset=query.offset,
@@ -261,10 +261,6 @@ def patient_of(view: registry.ResidentView, mrns: list[tuple[str, str]] | None =
     if view.phone:
         patient["telecom"] = [{"system": "phone", "value": view.phone, "use": "mobile"}]
     return patient
-
-
-def _reveal(ctx: Context) -> bool:
-    return ctx.reveal
 
 
 def _mrns(ctx: Context, resident_id: uuid.UUID) -> list[tuple[str, str]]:
