@@ -36,11 +36,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from yigongti import registry
 from yigongti.booking.codes import CHANNELS, PUBLIC_CHANNELS
 from yigongti.booking.models import LIVE_STATUSES, Booking, ClinicSession, Schedule, Slot
+from yigongti.booking.service import in_database, refusals
 from yigongti.booking.service.policy import Rules, rules_for
 from yigongti.booking.service.pool import check_channel_code
 from yigongti.booking.service.reads import visible_booking
 from yigongti.booking.service.views import BookingView, view
-from yigongti.kernel import Conflict, Forbidden, NotFound, invalid_field, local, now
+from yigongti.kernel import Conflict, Forbidden, invalid_field, now
 from yigongti.security import Actor, audit, roles
 
 if TYPE_CHECKING:
@@ -217,25 +218,15 @@ def _check_rules(
     standing: _Standing,
 ) -> None:
     if resident.deceased_on is not None:
-        raise Conflict(en="The resident is recorded as deceased", zh="该居民已登记死亡")
+        raise refusals.deceased()
     if channel == "online" and standing.recent_no_shows >= rules.no_show_limit:
         until = suspended_until(session, resident.id, rules)
         if until is not None:
-            raise Conflict(
-                en=f"Online booking is suspended until {until:%Y-%m-%d} after "
-                f"{rules.no_show_limit} no-shows; book at a window",
-                zh=f"因爽约{rules.no_show_limit}次，线上预约暂停至 {until:%Y-%m-%d}，请到窗口预约",
-            )
+            raise refusals.suspended(until, rules.no_show_limit)
     if standing.live >= rules.max_active:
-        raise Conflict(
-            en=f"At most {rules.max_active} active bookings at once; cancel one first",
-            zh=f"同时最多可有 {rules.max_active} 个有效预约，请先取消一个",
-        )
+        raise refusals.too_many(rules.max_active)
     if standing.same_day:
-        raise Conflict(
-            en="One booking per department a day: this resident is already booked there that day",
-            zh="同一科室同一天只能预约一次：该居民当天已有该科室的预约",
-        )
+        raise refusals.same_day()
 
 
 def _session_and_schedule(
@@ -252,19 +243,13 @@ def _session_and_schedule(
 def _check_bookable(clinic: ClinicSession, schedule: Schedule, request: BookingRequest) -> None:
     moment = now()
     if clinic.status == "stopped":
-        raise Conflict(en="This clinic session is cancelled (停诊)", zh="该场次已停诊")
+        raise refusals.stopped()
     if clinic.ends_at <= moment:
-        raise Conflict(en="This clinic session is over", zh="该场次已结束")
+        raise refusals.over()
     if clinic.release_at > moment:
-        opens = f"{local(clinic.release_at):%Y-%m-%d %H:%M}"
-        raise Conflict(
-            en=f"Not released yet: booking opens at {opens}", zh=f"尚未放号，{opens} 开放预约"
-        )
+        raise refusals.unreleased(clinic.release_at)
     if request.expected_fee_fen is not None and request.expected_fee_fen != schedule.fee_fen:
-        raise Conflict(
-            en=f"The fee is now {schedule.fee_fen / 100:.2f} yuan; confirm again",
-            zh=f"挂号费已变更为 {schedule.fee_fen / 100:.2f} 元，请重新确认",
-        )
+        raise refusals.fee_changed(schedule.fee_fen)
 
 
 def _channels_to_take(clinic: ClinicSession, channel: str) -> list[str]:
@@ -364,19 +349,10 @@ def _refused(exc: IntegrityError) -> Conflict:
     """
     message = str(exc.orig)
     if "idempotency_key" in message:
-        return Conflict(
-            en="This idempotency key was used for a different booking",
-            zh="该幂等键已用于另一笔预约",
-        )
+        return refusals.key_reused()
     if "department_day" in message or "department_id" in message:
-        return Conflict(
-            en="One booking per department a day: this resident is already booked there that day",
-            zh="同一科室同一天只能预约一次：该居民当天已有该科室的预约",
-        )
-    return Conflict(
-        en="This place was booked by someone else at the same moment; try again",
-        zh="该号源刚被他人预约，请重试",
-    )
+        return refusals.same_day()
+    return refusals.taken()
 
 
 def _by_key(session: Session, actor: Actor, key: str | None) -> Booking | None:
@@ -389,10 +365,7 @@ def _by_key(session: Session, actor: Actor, key: str | None) -> Booking | None:
 
 def _replay(booking: Booking, request: BookingRequest, resident_id: uuid.UUID) -> Booking:
     if booking.session_id != request.session_id or booking.resident_id != resident_id:
-        raise Conflict(
-            en="This idempotency key was used for a different booking",
-            zh="该幂等键已用于另一笔预约",
-        )
+        raise refusals.key_reused()
     return booking
 
 
@@ -416,13 +389,15 @@ def book(
     """
     _check_channel(actor, request.channel)
     _check_key(request.idempotency_key)
+    if session.get_bind().dialect.name == "postgresql":
+        return _book_in_database(session, actor, request, rebooked_from)
     resident = _patient(session, actor, request)
     found = _session_and_schedule(session, request.session_id)
     if found is None:
         earlier = _by_key(session, actor, request.idempotency_key)
         if earlier is not None:
             return view(session, _replay(earlier, request, resident.id))
-        raise NotFound(en="No such clinic session", zh="出诊场次不存在")
+        raise refusals.no_session()
     clinic, schedule = found
     rules = rules_for(session, clinic.institution_id)
     standing = _standing(session, actor, resident.id, clinic, request.idempotency_key, rules)
@@ -471,10 +446,55 @@ def book(
                 detail=f"channel={request.channel} status={booking.status}",
             )
             return view(session, booking)
-    raise Conflict(
-        en="No place left in this session for your channel; choose another time or doctor",
-        zh="该场次在您的预约渠道已无可用号源，请选择其他时间或医生",
-    )
+    raise refusals.full()
+
+
+def _book_in_database(
+    session: Session, actor: Actor, request: BookingRequest, rebooked_from: Booking | None
+) -> BookingView:
+    """:func:`book` on PostgreSQL: the same rules, checked by ``booking_book`` in one call."""
+    self_id = None
+    if request.resident_id is not None and actor.role_def.scope == roles.SELF:
+        # Himself or a ward: the function checks it while it locks the patient's row.
+        actor.require(roles.RESIDENT_READ)
+        if actor.resident_id is None:
+            raise refusals.no_resident()
+        resident_id, self_id = request.resident_id, actor.resident_id
+    else:
+        resident_id = _patient(session, actor, request).id
+    session.flush()
+    try:
+        new, booking_id = in_database.book(
+            session,
+            user_id=actor.user_id,
+            self_id=self_id,
+            resident_id=resident_id,
+            session_id=request.session_id,
+            channel=request.channel,
+            slice_start=request.slice_start,
+            key=request.idempotency_key,
+            confirm=request.confirm,
+            expected_fee_fen=request.expected_fee_fen,
+            referred_by=actor.practitioner_id if request.channel == "referral" else None,
+            rebooked_from=rebooked_from.id if rebooked_from else None,
+        )
+    except IntegrityError as exc:
+        raise _refused(exc) from exc
+    # Fresh rows: the function changed the booking's slot, which this session may hold.
+    booking = session.get(Booking, booking_id, populate_existing=True)
+    assert booking is not None
+    session.get(Slot, booking.slot_id, populate_existing=True)
+    if new:
+        audit.record(
+            session,
+            actor,
+            "create",
+            "booking",
+            booking.id,
+            person_id=resident_id,
+            detail=f"channel={request.channel} status={booking.status}",
+        )
+    return view(session, booking)
 
 
 # --- after booking ------------------------------------------------------------------------

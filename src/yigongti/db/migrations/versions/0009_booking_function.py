@@ -1,0 +1,213 @@
+"""booking: book a place in one round trip on PostgreSQL (function booking_book)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-07 18:20:00
+
+The steps of ``booking.book`` after the caller's checks (channel, key, and for staff the
+patient's scope): lock the patient, read the session and its rules, count his standing,
+check the rules, take the earliest free place and write the booking. Each refusal is an
+outcome code the service turns into its message; the booking is ``booked``, or ``replay`` for
+a retried idempotency key. SQLite runs the same steps in Python (``booking/service/
+bookings.py``); the booking tests run on both.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+BOOKING_BOOK = """
+CREATE OR REPLACE FUNCTION booking_book(
+    p_booking uuid,            -- the new booking's id
+    p_user uuid,               -- the booking account (idempotency keys are per account)
+    p_self uuid,               -- a resident booking for himself or a ward; NULL: checked
+    p_resident uuid,
+    p_session uuid,
+    p_channel text,
+    p_public boolean,          -- a public channel (may take released referral places)
+    p_slice_start timestamptz, -- NULL: the earliest free place
+    p_key text,
+    p_confirm boolean,
+    p_expected_fee integer,
+    p_referred_by uuid,
+    p_rebooked_from uuid,
+    p_moment timestamptz,
+    p_defaults integer[]       -- hold, max active, no-show limit, window days, suspension days
+) RETURNS TABLE (o_outcome text, o_booking uuid, o_at timestamptz, o_number integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_deceased date;
+    c record;
+    v_hold integer; v_max integer; v_limit integer; v_window integer; v_suspend integer;
+    v_live integer; v_same_day integer; v_no_shows integer; v_lapsed integer; v_keyed integer;
+    v_earlier record;
+    v_until timestamptz;
+    v_channels text[];
+    s record;
+BEGIN
+    SELECT r.deceased_on INTO v_deceased FROM residents r
+     WHERE r.id = p_resident
+       AND (p_self IS NULL OR r.id = p_self
+            OR r.id IN (SELECT g.ward_id FROM guardianships g WHERE g.guardian_id = p_self))
+       FOR UPDATE OF r;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'no_resident', NULL::uuid, NULL::timestamptz, NULL::integer;
+        RETURN;
+    END IF;
+
+    SELECT cs.institution_id, cs.department_id, cs.day, cs.status, cs.ends_at, cs.release_at,
+           cs.referral_release_at, sc.fee_fen, sc.room
+      INTO c
+      FROM clinic_sessions cs JOIN schedules sc ON sc.id = cs.schedule_id
+     WHERE cs.id = p_session;
+    IF NOT FOUND THEN
+        SELECT b.id, b.session_id, b.resident_id INTO v_earlier FROM bookings b
+         WHERE b.booked_by = p_user AND b.idempotency_key = p_key;
+        IF FOUND THEN
+            RETURN QUERY SELECT
+                CASE WHEN v_earlier.session_id = p_session AND v_earlier.resident_id = p_resident
+                     THEN 'replay' ELSE 'key_reused' END,
+                v_earlier.id, NULL::timestamptz, NULL::integer;
+        ELSE
+            RETURN QUERY SELECT 'no_session', NULL::uuid, NULL::timestamptz, NULL::integer;
+        END IF;
+        RETURN;
+    END IF;
+
+    SELECT bp.hold_minutes, bp.max_active, bp.no_show_limit, bp.no_show_window_days,
+           bp.suspension_days
+      INTO v_hold, v_max, v_limit, v_window, v_suspend
+      FROM booking_policies bp
+     WHERE bp.institution_id = c.institution_id OR bp.institution_id IS NULL
+     ORDER BY bp.institution_id NULLS LAST LIMIT 1;
+    IF NOT FOUND THEN
+        v_hold := p_defaults[1]; v_max := p_defaults[2]; v_limit := p_defaults[3];
+        v_window := p_defaults[4]; v_suspend := p_defaults[5];
+    END IF;
+
+    SELECT count(*) FILTER (WHERE b.resident_id = p_resident AND b.status IN ({live})),
+           count(*) FILTER (WHERE b.resident_id = p_resident AND b.status IN ({live})
+                              AND b.department_id = c.department_id AND b.day = c.day),
+           count(*) FILTER (WHERE b.resident_id = p_resident AND b.status = 'no_show'
+                              AND b.ended_at >= p_moment
+                                                 - make_interval(days => v_window + v_suspend)),
+           count(*) FILTER (WHERE b.resident_id = p_resident AND b.status = 'held'
+                              AND sl.held_until < p_moment),
+           count(*) FILTER (WHERE b.booked_by = p_user AND b.idempotency_key = p_key)
+      INTO v_live, v_same_day, v_no_shows, v_lapsed, v_keyed
+      FROM bookings b LEFT JOIN slots sl ON sl.id = b.slot_id AND sl.booking_id = b.id
+     WHERE b.resident_id = p_resident OR (b.booked_by = p_user AND b.idempotency_key = p_key);
+
+    IF v_keyed > 0 THEN
+        SELECT b.id, b.session_id, b.resident_id INTO v_earlier FROM bookings b
+         WHERE b.booked_by = p_user AND b.idempotency_key = p_key;
+        RETURN QUERY SELECT
+            CASE WHEN v_earlier.session_id = p_session AND v_earlier.resident_id = p_resident
+                 THEN 'replay' ELSE 'key_reused' END,
+            v_earlier.id, NULL::timestamptz, NULL::integer;
+        RETURN;
+    END IF;
+
+    IF c.status = 'stopped' THEN
+        RETURN QUERY SELECT 'stopped', NULL::uuid, NULL::timestamptz, NULL::integer; RETURN;
+    END IF;
+    IF c.ends_at <= p_moment THEN
+        RETURN QUERY SELECT 'over', NULL::uuid, NULL::timestamptz, NULL::integer; RETURN;
+    END IF;
+    IF c.release_at > p_moment THEN
+        RETURN QUERY SELECT 'unreleased', NULL::uuid, c.release_at, NULL::integer; RETURN;
+    END IF;
+    IF p_expected_fee IS NOT NULL AND p_expected_fee <> c.fee_fen THEN
+        RETURN QUERY SELECT 'fee_changed', NULL::uuid, NULL::timestamptz, c.fee_fen; RETURN;
+    END IF;
+
+    IF v_lapsed > 0 THEN
+        -- His own lapsed holds no longer count against him, whether or not the job has run.
+        WITH lapsed AS (
+            UPDATE bookings b SET status = 'expired', ended_at = p_moment
+              FROM slots sl
+             WHERE b.resident_id = p_resident AND b.status = 'held'
+               AND sl.booking_id = b.id AND sl.held_until < p_moment
+            RETURNING b.id, b.slot_id
+        )
+        UPDATE slots sl SET booking_id = NULL, held_until = NULL
+          FROM lapsed WHERE sl.id = lapsed.slot_id AND sl.booking_id = lapsed.id;
+        SELECT count(*) FILTER (WHERE b.status IN ({live})),
+               count(*) FILTER (WHERE b.status IN ({live})
+                                  AND b.department_id = c.department_id AND b.day = c.day)
+          INTO v_live, v_same_day
+          FROM bookings b WHERE b.resident_id = p_resident;
+    END IF;
+
+    IF v_deceased IS NOT NULL THEN
+        RETURN QUERY SELECT 'deceased', NULL::uuid, NULL::timestamptz, NULL::integer; RETURN;
+    END IF;
+    IF p_channel = 'online' AND v_no_shows >= v_limit THEN
+        -- Suspended when v_limit no-shows fall within v_window days, for v_suspend days after.
+        SELECT max(t.last_at + make_interval(days => v_suspend)) INTO v_until
+          FROM (SELECT b.ended_at AS first_at,
+                       lead(b.ended_at, v_limit - 1) OVER (ORDER BY b.ended_at) AS last_at
+                  FROM bookings b
+                 WHERE b.resident_id = p_resident AND b.status = 'no_show'
+                   AND b.ended_at >= p_moment - make_interval(days => v_window + v_suspend)) t
+         WHERE t.last_at - t.first_at <= make_interval(days => v_window);
+        IF v_until > p_moment THEN
+            RETURN QUERY SELECT 'suspended', NULL::uuid, v_until, v_limit; RETURN;
+        END IF;
+    END IF;
+    IF v_live >= v_max THEN
+        RETURN QUERY SELECT 'too_many', NULL::uuid, NULL::timestamptz, v_max; RETURN;
+    END IF;
+    IF v_same_day > 0 THEN
+        RETURN QUERY SELECT 'same_day', NULL::uuid, NULL::timestamptz, NULL::integer; RETURN;
+    END IF;
+
+    v_channels := CASE WHEN p_public AND c.referral_release_at <= p_moment
+                       THEN ARRAY[p_channel, 'referral'] ELSE ARRAY[p_channel] END;
+    -- Concurrent bookers skip each other's places; the lock re-checks the row it returns.
+    SELECT sl.id, sl.number, sl.booking_id AS previous INTO s FROM slots sl
+     WHERE sl.session_id = p_session AND sl.channel = ANY (v_channels)
+       AND sl.ends_at > p_moment
+       AND (sl.booking_id IS NULL OR sl.held_until < p_moment)
+       AND (p_slice_start IS NULL OR sl.starts_at = p_slice_start)
+     ORDER BY sl.number LIMIT 1
+       FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'full', NULL::uuid, NULL::timestamptz, NULL::integer; RETURN;
+    END IF;
+    IF s.previous IS NOT NULL THEN
+        UPDATE bookings b SET status = 'expired', ended_at = p_moment
+         WHERE b.id = s.previous AND b.status = 'held';
+    END IF;
+    INSERT INTO bookings (
+        id, slot_id, session_id, resident_id, institution_id, department_id, day, number,
+        channel, status, fee_fen, booked_by, idempotency_key, referred_by, rebooked_from,
+        created_at, confirmed_at, room, priority, calls)
+    VALUES (
+        p_booking, s.id, p_session, p_resident, c.institution_id, c.department_id, c.day,
+        s.number, p_channel, CASE WHEN p_confirm THEN 'confirmed' ELSE 'held' END, c.fee_fen,
+        p_user, p_key, p_referred_by, p_rebooked_from, p_moment,
+        CASE WHEN p_confirm THEN p_moment END, c.room, 0, 0);
+    UPDATE slots SET booking_id = p_booking,
+           held_until = CASE WHEN p_confirm THEN NULL
+                             ELSE p_moment + make_interval(mins => v_hold) END
+     WHERE id = s.id;
+    RETURN QUERY SELECT 'booked', p_booking, NULL::timestamptz, NULL::integer;
+END
+$$
+""".replace("{live}", "'held', 'confirmed', 'checked_in', 'called', 'skipped'")
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(BOOKING_BOOK)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION booking_book")
