@@ -40,7 +40,7 @@ from yigongti.booking.service import in_database, refusals
 from yigongti.booking.service.policy import Rules, rules_for
 from yigongti.booking.service.pool import check_channel_code
 from yigongti.booking.service.reads import visible_booking
-from yigongti.booking.service.views import BookingView, view
+from yigongti.booking.service.views import BookingView, view, view_of_row
 from yigongti.kernel import Conflict, Forbidden, invalid_field, now
 from yigongti.security import Actor, audit, roles
 
@@ -464,7 +464,7 @@ def _book_in_database(
         resident_id = _patient(session, actor, request).id
     session.flush()
     try:
-        new, booking_id = in_database.book(
+        new, row = in_database.book(
             session,
             user_id=actor.user_id,
             self_id=self_id,
@@ -480,21 +480,17 @@ def _book_in_database(
         )
     except IntegrityError as exc:
         raise _refused(exc) from exc
-    # Fresh rows: the function changed the booking's slot, which this session may hold.
-    booking = session.get(Booking, booking_id, populate_existing=True)
-    assert booking is not None
-    session.get(Slot, booking.slot_id, populate_existing=True)
     if new:
         audit.record(
             session,
             actor,
             "create",
             "booking",
-            booking.id,
+            row.id,
             person_id=resident_id,
-            detail=f"channel={request.channel} status={booking.status}",
+            detail=f"channel={request.channel} status={row.status}",
         )
-    return view(session, booking)
+    return view_of_row(session, row)
 
 
 # --- after booking ------------------------------------------------------------------------

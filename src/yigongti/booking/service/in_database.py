@@ -11,8 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
 from yigongti.booking.codes import PUBLIC_CHANNELS
@@ -20,13 +21,15 @@ from yigongti.booking.service import refusals
 from yigongti.booking.service.policy import Rules
 from yigongti.kernel import DomainError, now, uuid7
 
+# The outcome, and the booking as people see it when there is one, in one round trip.
 _BOOK = text(
-    "SELECT o_outcome, o_booking, o_at, o_number FROM booking_book("
+    "SELECT o.o_outcome, o.o_at, o.o_number, v.* FROM booking_book("
     "CAST(:booking AS uuid), CAST(:user AS uuid), CAST(:self AS uuid), CAST(:resident AS uuid),"
     " CAST(:session AS uuid), CAST(:channel AS text), CAST(:public AS boolean),"
     " CAST(:slice_start AS timestamptz), CAST(:key AS text), CAST(:confirm AS boolean),"
     " CAST(:expected_fee AS integer), CAST(:referred_by AS uuid), CAST(:rebooked_from AS uuid),"
-    " CAST(:moment AS timestamptz), CAST(:defaults AS integer[]))"
+    " CAST(:moment AS timestamptz), CAST(:defaults AS integer[])) AS o"
+    " LEFT JOIN LATERAL booking_view(o.o_booking) AS v ON true"
 )
 
 _DEFAULTS = [
@@ -68,9 +71,10 @@ def book(
     expected_fee_fen: int | None,
     referred_by: uuid.UUID | None,
     rebooked_from: uuid.UUID | None,
-) -> tuple[bool, uuid.UUID]:
-    """Book in the database: ``(True, id)`` for a new booking, ``(False, id)`` for the one a
-    retried idempotency key names; a refusal raises its :mod:`refusals` message.
+) -> tuple[bool, Row[Any]]:
+    """Book in the database: ``(True, row)`` for a new booking, ``(False, row)`` for the one a
+    retried idempotency key names, the row with the columns of ``booking_view``; a refusal
+    raises its :mod:`refusals` message.
 
     ``self_id`` is the booking resident when he books for himself or a ward (the function
     checks that the patient is one of them); ``None`` when the caller checked the patient.
@@ -95,7 +99,6 @@ def book(
             "defaults": _DEFAULTS,
         },
     ).one()
-    outcome, booking_id, at, number = row
-    if outcome in ("booked", "replay"):
-        return outcome == "booked", booking_id
-    raise _REFUSALS[outcome](at, number)
+    if row.o_outcome in ("booked", "replay"):
+        return row.o_outcome == "booked", row
+    raise _REFUSALS[row.o_outcome](row.o_at, row.o_number)

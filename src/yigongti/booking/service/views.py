@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -95,6 +96,50 @@ def view(session: Session, booking: Booking) -> BookingView:
     )
 
 
+def view_of_row(session: Session, row: Any) -> BookingView:
+    """A booking read as one row of ``booking_view`` (PostgreSQL; migration 0009)."""
+    institution_name, department_name, department_code = registry.unit_names(
+        session, row.institution_id, row.department_id
+    )
+    return BookingView(
+        id=row.id,
+        status=row.status,
+        resident_id=row.resident_id,
+        resident_name=row.resident_name,
+        institution_id=row.institution_id,
+        institution_name=institution_name,
+        department_name=department_name,
+        schedule_name=row.schedule_name,
+        resource=row.resource,
+        day=row.day,
+        period=row.period,
+        number=row.number,
+        starts_at=_utc(row.starts_at),
+        ends_at=_utc(row.ends_at),
+        channel=row.channel,
+        fee_fen=row.fee_fen,
+        hold_expires_at=_utc(row.held_until) if row.status == "held" else None,
+        room=row.room,
+        preparation=row.preparation,
+        checked_in_at=_utc(row.checked_in_at),
+        on_time=row.on_time,
+        priority=row.priority,
+        waiting_ahead=waiting_ahead(session, row),
+        created_at=_utc(row.created_at),
+        slot_id=row.slot_id,
+        session_id=row.session_id,
+        schedule_id=row.schedule_id,
+        department_id=row.department_id,
+        department_code=department_code,
+        practitioner_id=row.practitioner_id,
+        idempotency_key=row.idempotency_key,
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
 def in_room(institution_id: uuid.UUID, room: str, day: date) -> ColumnElement[bool]:
     """Bookings of one room's queue on one day."""
     return and_(Booking.institution_id == institution_id, Booking.room == room, Booking.day == day)
@@ -103,7 +148,7 @@ def in_room(institution_id: uuid.UUID, room: str, day: date) -> ColumnElement[bo
 QUEUE_ORDER = (Booking.priority.desc(), Booking.queued_at, Booking.number)
 
 
-def ahead_of(booking: Booking) -> ColumnElement[bool]:
+def ahead_of(booking: Booking | Any) -> ColumnElement[bool]:
     """Waiting bookings that come before ``booking`` in its room's queue."""
     return and_(
         Booking.status == "checked_in",
@@ -120,8 +165,9 @@ def ahead_of(booking: Booking) -> ColumnElement[bool]:
     )
 
 
-def waiting_ahead(session: Session, booking: Booking) -> int | None:
-    """How many wait before ``booking`` in its room; ``None`` unless it is waiting."""
+def waiting_ahead(session: Session, booking: Booking | Any) -> int | None:
+    """How many wait before ``booking`` (a booking or a row with its columns) in its room;
+    ``None`` unless it is waiting."""
     if booking.status != "checked_in" or booking.room is None:
         return None
     return session.scalar(

@@ -203,11 +203,46 @@ $$
 """.replace("{live}", "'held', 'confirmed', 'checked_in', 'called', 'skipped'")
 
 
+# A booking as people see it (``views.BookingView``) but for the names kept per process: read
+# in the same statement as the booking (a volatile function sees what booking_book wrote).
+BOOKING_VIEW = """
+CREATE OR REPLACE FUNCTION booking_view(p_booking uuid)
+RETURNS TABLE (
+    id uuid, status text, resident_id uuid, resident_name text, institution_id uuid,
+    department_id uuid, schedule_id uuid, schedule_name text, resource text, day date,
+    period text, number integer, starts_at timestamptz, ends_at timestamptz, channel text,
+    fee_fen integer, held_until timestamptz, room text, preparation text,
+    checked_in_at timestamptz, on_time boolean, priority integer, queued_at timestamptz,
+    created_at timestamptz, slot_id uuid, session_id uuid, practitioner_id uuid,
+    idempotency_key text
+)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN QUERY
+    SELECT b.id, b.status::text, b.resident_id, r.name::text, b.institution_id,
+           b.department_id, sc.id, sc.name::text, sc.resource::text, b.day, cs.period::text,
+           b.number, sl.starts_at, sl.ends_at, b.channel::text, b.fee_fen, sl.held_until,
+           coalesce(b.room, sc.room)::text, sc.preparation, b.checked_in_at, b.on_time,
+           b.priority, b.queued_at, b.created_at, b.slot_id, b.session_id, cs.practitioner_id,
+           b.idempotency_key::text
+      FROM bookings b
+      JOIN slots sl ON sl.id = b.slot_id
+      JOIN clinic_sessions cs ON cs.id = b.session_id
+      JOIN schedules sc ON sc.id = cs.schedule_id
+      JOIN residents r ON r.id = b.resident_id
+     WHERE b.id = p_booking;
+END
+$$
+"""
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(BOOKING_BOOK)
+        op.execute(BOOKING_VIEW)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION booking_view")
         op.execute("DROP FUNCTION booking_book")
