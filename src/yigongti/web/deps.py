@@ -83,8 +83,19 @@ class Caller:
             return work(session, actor)
 
 
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, as ``oauth2`` reads it."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
 async def get_caller(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Caller:
     """The user a bearer token names; ``Unauthenticated`` without a valid one."""
+    return caller_of(request, token)
+
+
+def caller_of(request: Request, token: str | None) -> Caller:
+    """The :class:`Caller` of ``token`` sent with ``request``; ``Unauthenticated`` if not valid."""
     if not token:
         raise Unauthenticated(
             en="Log in first: send 'Authorization: Bearer <token>'",
