@@ -69,6 +69,13 @@ def record(
     )
 
 
+def pending_written(session: Session) -> None:
+    """The database wrote entries to ``audit_pending`` in this transaction (a stored function,
+    e.g. ``booking_book``): have them chained after commit, as :func:`record`'s are."""
+    if not _chains_at_commit(session):
+        session.info[_UNCHAINED] = True
+
+
 def entry_hash(fields: dict[str, object]) -> str:
     """SHA-256 over the canonical JSON of an entry's fields (``hash`` itself excluded)."""
     canonical = {k: _plain(v) for k, v in sorted(fields.items()) if k != "hash"}

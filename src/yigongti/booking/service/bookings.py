@@ -464,9 +464,9 @@ def _book_in_database(
         resident_id = _patient(session, actor, request).id
     session.flush()
     try:
-        new, row = in_database.book(
+        row = in_database.book(
             session,
-            user_id=actor.user_id,
+            actor,
             self_id=self_id,
             resident_id=resident_id,
             session_id=request.session_id,
@@ -480,16 +480,6 @@ def _book_in_database(
         )
     except IntegrityError as exc:
         raise _refused(exc) from exc
-    if new:
-        audit.record(
-            session,
-            actor,
-            "create",
-            "booking",
-            row.id,
-            person_id=resident_id,
-            detail=f"channel={request.channel} status={row.status}",
-        )
     return view_of_row(session, row)
 
 

@@ -20,6 +20,7 @@ from yigongti.booking.codes import PUBLIC_CHANNELS
 from yigongti.booking.service import refusals
 from yigongti.booking.service.policy import Rules
 from yigongti.kernel import DomainError, now, uuid7
+from yigongti.security import Actor, audit
 
 # The outcome, and the booking as people see it when there is one, in one round trip.
 _BOOK = text(
@@ -28,7 +29,8 @@ _BOOK = text(
     " CAST(:session AS uuid), CAST(:channel AS text), CAST(:public AS boolean),"
     " CAST(:slice_start AS timestamptz), CAST(:key AS text), CAST(:confirm AS boolean),"
     " CAST(:expected_fee AS integer), CAST(:referred_by AS uuid), CAST(:rebooked_from AS uuid),"
-    " CAST(:moment AS timestamptz), CAST(:defaults AS integer[])) AS o"
+    " CAST(:moment AS timestamptz), CAST(:defaults AS integer[]), CAST(:actor_name AS text),"
+    " CAST(:actor_role AS text), CAST(:client AS text)) AS o"
     " LEFT JOIN LATERAL booking_view(o.o_booking) AS v ON true"
 )
 
@@ -59,8 +61,8 @@ _REFUSALS: dict[str, Callable[[datetime | None, int | None], DomainError]] = {
 
 def book(
     session: Session,
+    actor: Actor,
     *,
-    user_id: uuid.UUID | None,
     self_id: uuid.UUID | None,
     resident_id: uuid.UUID,
     session_id: uuid.UUID,
@@ -71,10 +73,10 @@ def book(
     expected_fee_fen: int | None,
     referred_by: uuid.UUID | None,
     rebooked_from: uuid.UUID | None,
-) -> tuple[bool, Row[Any]]:
-    """Book in the database: ``(True, row)`` for a new booking, ``(False, row)`` for the one a
-    retried idempotency key names, the row with the columns of ``booking_view``; a refusal
-    raises its :mod:`refusals` message.
+) -> Row[Any]:
+    """Book in the database: the new booking (its audit entry written), or the one a retried
+    idempotency key names, as a row with the columns of ``booking_view``; a refusal raises its
+    :mod:`refusals` message.
 
     ``self_id`` is the booking resident when he books for himself or a ward (the function
     checks that the patient is one of them); ``None`` when the caller checked the patient.
@@ -83,7 +85,7 @@ def book(
         _BOOK,
         {
             "booking": uuid7(),
-            "user": user_id,
+            "user": actor.user_id,
             "self": self_id,
             "resident": resident_id,
             "session": session_id,
@@ -97,8 +99,13 @@ def book(
             "rebooked_from": rebooked_from,
             "moment": now(),
             "defaults": _DEFAULTS,
+            "actor_name": actor.username,
+            "actor_role": actor.role,
+            "client": actor.client,
         },
     ).one()
+    if row.o_outcome == "booked":
+        audit.pending_written(session)  # the function wrote the booking's audit entry
     if row.o_outcome in ("booked", "replay"):
-        return row.o_outcome == "booked", row
+        return row
     raise _REFUSALS[row.o_outcome](row.o_at, row.o_number)

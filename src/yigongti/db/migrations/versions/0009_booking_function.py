@@ -6,10 +6,11 @@ Create Date: 2026-12-07 18:20:00
 
 The steps of ``booking.book`` after the caller's checks (channel, key, and for staff the
 patient's scope): lock the patient, read the session and its rules, count his standing,
-check the rules, take the earliest free place and write the booking. Each refusal is an
-outcome code the service turns into its message; the booking is ``booked``, or ``replay`` for
-a retried idempotency key. SQLite runs the same steps in Python (``booking/service/
-bookings.py``); the booking tests run on both.
+check the rules, take the earliest free place, write the booking and its audit entry (to
+``audit_pending``, as ``audit.record`` would). Each refusal is an outcome code the service
+turns into its message; the booking is ``booked``, or ``replay`` for a retried idempotency
+key. SQLite runs the same steps in Python (``booking/service/bookings.py``); the booking
+tests run on both.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ CREATE OR REPLACE FUNCTION booking_book(
     p_referred_by uuid,
     p_rebooked_from uuid,
     p_moment timestamptz,
-    p_defaults integer[]       -- hold, max active, no-show limit, window days, suspension days
+    p_defaults integer[],      -- hold, max active, no-show limit, window days, suspension days
+    p_actor_name text,         -- the audit entry's actor, as audit.record writes it
+    p_actor_role text,
+    p_client text
 ) RETURNS TABLE (o_outcome text, o_booking uuid, o_at timestamptz, o_number integer)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -197,6 +201,14 @@ BEGIN
            held_until = CASE WHEN p_confirm THEN NULL
                              ELSE p_moment + make_interval(mins => v_hold) END
      WHERE id = s.id;
+    INSERT INTO audit_pending (
+        at, actor_id, actor_name, actor_role, person_id, action, object_type, object_id,
+        client, detail)
+    VALUES (
+        p_moment, p_user, p_actor_name, p_actor_role, p_resident, 'create', 'booking',
+        p_booking::text, p_client,
+        'channel=' || p_channel || ' status='
+            || CASE WHEN p_confirm THEN 'confirmed' ELSE 'held' END);
     RETURN QUERY SELECT 'booked', p_booking, NULL::timestamptz, NULL::integer;
 END
 $$
