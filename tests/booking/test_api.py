@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from tests.booking.conftest import (
     Clinic,
@@ -20,7 +20,7 @@ from tests.booking.conftest import (
 from tests.support import actor, count_rows, places, user_of
 from yigongti import booking
 from yigongti.db import unit_of_work
-from yigongti.security import set_user_active
+from yigongti.security import AuditEvent, chain_pending, set_user_active
 
 Login = Callable[[str], dict[str, str]]
 BOOKINGS = "/api/v1/bookings"
@@ -235,3 +235,37 @@ def test_a_disabled_account_is_refused_at_its_next_booking_request(
     body["resident_id"] = str(_home(engine))
     _problem(client.post(BOOKINGS, headers=headers, json=body), 401)
     assert new_bookings() == 0
+
+
+@pytest.mark.parametrize("template", ["postgresql"], indirect=True)
+def test_on_postgresql_a_residents_booking_is_one_statement_and_is_audited(
+    client: TestClient,
+    login: Login,
+    clinic: Clinic,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def general_path(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the booking took the general path")
+
+    monkeypatch.setattr(booking, "book", general_path)
+    made = _own_booking(client, login, clinic, engine, confirm=True)
+    assert made.status_code == 201, made.text
+    assert made.json()["status"] == "confirmed" and made.json()["institution_name"]
+    chain_pending(engine)
+    with unit_of_work(engine) as session:
+        entry = session.scalars(
+            select(AuditEvent).where(AuditEvent.object_id == made.json()["id"])
+        ).one()
+    assert (entry.action, entry.object_type, entry.actor_role) == ("create", "booking", "resident")
+    assert str(entry.person_id) == made.json()["resident_id"]
+
+
+def test_a_window_clerk_books_through_the_api_for_a_resident_of_the_area(
+    client: TestClient, login: Login, clinic: Clinic, engine: Engine
+) -> None:
+    body = {"session_id": str(clinic.session()), "channel": "window", "confirm": True}
+    body["resident_id"] = str(_home(engine))
+    made = client.post(BOOKINGS, headers=login("window_clerk"), json=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["channel"] == "window" and made.json()["resident_id"] == body["resident_id"]

@@ -134,9 +134,7 @@ def _chain_committed(session: Session) -> None:
     if not session.info.pop(_UNCHAINED, False):
         return
     engine = session.get_bind().engine
-    chainer = _chainers.get(engine)
-    if chainer is not None:
-        chainer.wake()
+    if wake_chainer(engine):
         return
     try:
         chain_pending(engine)
@@ -177,6 +175,15 @@ class _Chainer:
 
 
 _chainers: weakref.WeakKeyDictionary[Engine, _Chainer] = weakref.WeakKeyDictionary()
+
+
+def wake_chainer(engine: Engine) -> bool:
+    """Have the server's chainer chain committed entries now; ``False`` if none runs (then
+    the caller chains them with :func:`chain_pending`)."""
+    chainer = _chainers.get(engine)
+    if chainer is not None:
+        chainer.wake()
+    return chainer is not None
 
 
 @contextmanager

@@ -219,8 +219,13 @@ def active_user(session: Session, user_id: uuid.UUID) -> User:
     """The active account ``user_id``; ``Unauthenticated`` if it is gone or disabled."""
     user = session.get(User, user_id)
     if user is None or not user.active:
-        raise Unauthenticated(en="Account not found or disabled", zh="账号不存在或已停用")
+        raise no_active_account()
     return user
+
+
+def no_active_account() -> Unauthenticated:
+    """The refusal of a token whose account is gone or disabled."""
+    return Unauthenticated(en="Account not found or disabled", zh="账号不存在或已停用")
 
 
 _ACTOR_OF = select(
@@ -239,7 +244,7 @@ def active_actor(session: Session, user_id: uuid.UUID, client: str | None = None
     disabled. For the request paths where every millisecond counts."""
     row = session.execute(_ACTOR_OF, {"user_id": user_id}).first()
     if row is None:
-        raise Unauthenticated(en="Account not found or disabled", zh="账号不存在或已停用")
+        raise no_active_account()
     return Actor(
         user_id=row.id,
         username=row.username,

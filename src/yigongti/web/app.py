@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, text
 from starlette.routing import Route
 
@@ -71,6 +72,7 @@ def create_app(
         settings.effective_database_url, pool_size=settings.db_pool_size, max_overflow=10
     )
     app.state.secret = settings.effective_secret_key
+    app.state.booking_pool = None  # opened by the lifespan on PostgreSQL
     install_error_handlers(app)
     app.include_router(api_router())
     # Matched before every other route: a plain Starlette route skips FastAPI's matching
@@ -107,8 +109,30 @@ def create_app(
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.settings.warm_routes_at_start:
         await warm_routes(app)
-    async with scheduled_jobs(app):
+    async with booking_pool(app), scheduled_jobs(app):
         yield
+
+
+@asynccontextmanager
+async def booking_pool(app: FastAPI) -> AsyncIterator[None]:
+    """On PostgreSQL, ``app.state.booking_pool``: asyncio connections in autocommit for the
+    booking rush (``booking.book_at_once``), as many as the admission line lets in."""
+    app.state.booking_pool = None
+    engine: Engine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    size = app.state.settings.db_pool_size
+    pool = AsyncConnectionPool(
+        conninfo, min_size=2, max_size=size, kwargs={"autocommit": True}, open=False
+    )
+    async with pool:
+        app.state.booking_pool = pool
+        try:
+            yield
+        finally:
+            app.state.booking_pool = None
 
 
 async def warm_routes(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ from yigongti.booking.service.bookings import (
     reschedule,
     suspended_until,
 )
+from yigongti.booking.service.in_database import book_at_once
 from yigongti.booking.service.jobs import mark_no_shows, run_booking_jobs
 from yigongti.booking.service.measures import BookingMeasures, booking_measures
 from yigongti.booking.service.notices import Notice, notices_of
@@ -84,6 +85,7 @@ __all__ = [
     "SlotView",
     "StopOutcome",
     "book",
+    "book_at_once",
     "booking_by_key",
     "booking_measures",
     "bookings_of",

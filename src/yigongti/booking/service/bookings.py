@@ -37,10 +37,10 @@ from yigongti import registry
 from yigongti.booking.codes import CHANNELS, PUBLIC_CHANNELS
 from yigongti.booking.models import LIVE_STATUSES, Booking, ClinicSession, Schedule, Slot
 from yigongti.booking.service import in_database, refusals
+from yigongti.booking.service.checks import check_channel, check_key
 from yigongti.booking.service.policy import Rules, rules_for
-from yigongti.booking.service.pool import check_channel_code
 from yigongti.booking.service.reads import visible_booking
-from yigongti.booking.service.views import BookingView, view, view_of_row
+from yigongti.booking.service.views import BookingView, view, view_of_row, waiting_ahead
 from yigongti.kernel import Conflict, Forbidden, invalid_field, now
 from yigongti.security import Actor, audit, roles
 
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 IDENTIFIED_CHANNELS = frozenset({"window", "kiosk", "phone", "external"})
 SLOT_ATTEMPTS = 5
-MAX_KEY = 64
 
 
 @dataclass(frozen=True)
@@ -74,18 +73,6 @@ class BookingRequest:
 
 
 # --- who may book through which channel, for whom ----------------------------------------
-
-
-def _check_channel(actor: Actor, channel: str) -> None:
-    actor.require(roles.BOOKING_BOOK)
-    check_channel_code(channel)
-    if not actor.can(roles.channel(channel)):
-        raise Forbidden(
-            en=f"Your role ({actor.role_def.en}) does not book through the {channel} channel",
-            zh=f"您的角色（{actor.role_def.zh}）不能通过“{CHANNELS[channel][0]}”渠道预约",
-        )
-    if channel == "referral":
-        actor.require(roles.BOOKING_REFER)
 
 
 def _patient(session: Session, actor: Actor, request: BookingRequest) -> Resident:
@@ -309,7 +296,8 @@ def _take(session: Session, booking: Booking, slot: Slot, hold_until: datetime |
     The slot row is held already (``FOR UPDATE`` on PostgreSQL, the writer lock on SQLite), so
     the conditional update finds it as it was found; should it not, the booking row goes again
     and the caller may try another slot. No savepoint: a unique index can refuse the booking
-    only in a race the checks before cannot see, and that ends the request (:func:`_refused`).
+    only in a race the checks before cannot see, and that ends the request
+    (:func:`refusals.unique_violation`).
     """
     moment = now()
     previous = slot.booking_id
@@ -324,7 +312,7 @@ def _take(session: Session, booking: Booking, slot: Slot, hold_until: datetime |
     try:
         session.flush()
     except IntegrityError as exc:
-        raise _refused(exc) from exc
+        raise refusals.unique_violation(str(exc.orig)) from exc
     free = or_(Slot.booking_id.is_(None), Slot.held_until < moment)
     taken = session.execute(
         update(Slot)
@@ -341,20 +329,6 @@ def _take(session: Session, booking: Booking, slot: Slot, hold_until: datetime |
     return True
 
 
-def _refused(exc: IntegrityError) -> Conflict:
-    """The conflict a unique index of ``bookings`` stands for.
-
-    Reached only by concurrent requests the resident's row lock does not order: one account
-    sending one idempotency key for two residents at once, or a slot taken under a lapsed hold.
-    """
-    message = str(exc.orig)
-    if "idempotency_key" in message:
-        return refusals.key_reused()
-    if "department_day" in message or "department_id" in message:
-        return refusals.same_day()
-    return refusals.taken()
-
-
 def _by_key(session: Session, actor: Actor, key: str | None) -> Booking | None:
     if key is None or actor.user_id is None:
         return None
@@ -369,15 +343,6 @@ def _replay(booking: Booking, request: BookingRequest, resident_id: uuid.UUID) -
     return booking
 
 
-def _check_key(key: str | None) -> None:
-    if key is not None and not 1 <= len(key) <= MAX_KEY:
-        raise invalid_field(
-            "idempotency_key",
-            f"An idempotency key is 1 to {MAX_KEY} characters",
-            f"幂等键长度应为 1 到 {MAX_KEY}",
-        )
-
-
 def book(
     session: Session, actor: Actor, request: BookingRequest, *, rebooked_from: Booking | None = None
 ) -> BookingView:
@@ -387,8 +352,8 @@ def book(
     channel the actor may not use, a patient out of scope or unidentified, a second booking of
     the department that day, too many live bookings, online booking suspended for no-shows.
     """
-    _check_channel(actor, request.channel)
-    _check_key(request.idempotency_key)
+    check_channel(actor, request.channel)
+    check_key(request.idempotency_key)
     if session.get_bind().dialect.name == "postgresql":
         return _book_in_database(session, actor, request, rebooked_from)
     resident = _patient(session, actor, request)
@@ -479,8 +444,8 @@ def _book_in_database(
             rebooked_from=rebooked_from.id if rebooked_from else None,
         )
     except IntegrityError as exc:
-        raise _refused(exc) from exc
-    return view_of_row(session, row)
+        raise refusals.unique_violation(str(exc.orig)) from exc
+    return view_of_row(row, waiting_ahead(session, row))
 
 
 # --- after booking ------------------------------------------------------------------------

@@ -8,19 +8,31 @@ held for the shortest time. It answers an outcome code; refusals become the same
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, text
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Engine, Row, text
 from sqlalchemy.orm import Session
 
 from yigongti.booking.codes import PUBLIC_CHANNELS
 from yigongti.booking.service import refusals
+from yigongti.booking.service.checks import check_channel, check_key
 from yigongti.booking.service.policy import Rules
+from yigongti.booking.service.pool import check_channel_code
+from yigongti.booking.service.views import BookingView, view_of_row
 from yigongti.kernel import DomainError, now, uuid7
-from yigongti.security import Actor, audit
+from yigongti.security import Actor, audit, no_active_account, roles
+
+if TYPE_CHECKING:
+    from psycopg_pool import AsyncConnectionPool
+
+    from yigongti.booking.service.bookings import BookingRequest
 
 # The outcome, and the booking as people see it when there is one, in one round trip.
 _BOOK = text(
@@ -109,3 +121,93 @@ def book(
     if row.o_outcome in ("booked", "replay"):
         return row
     raise _REFUSALS[row.o_outcome](row.o_at, row.o_number)
+
+
+# --- the booking rush: one statement, on the event loop ---------------------------------
+
+_BOOK_AS = """
+SELECT o.o_outcome, o.o_at, o.o_number, o.o_role, v.*
+  FROM booking_book_as(
+    %(booking)s::uuid, %(user)s::uuid, %(client)s::text, %(allowed)s::text[],
+    %(self_roles)s::text[], %(resident)s::uuid, %(session)s::uuid, %(channel)s::text,
+    %(public)s::boolean, %(slice_start)s::timestamptz, %(key)s::text, %(confirm)s::boolean,
+    %(expected_fee)s::integer, %(moment)s::timestamptz, %(defaults)s::integer[]) AS o
+  LEFT JOIN LATERAL booking_view(o.o_booking) AS v ON true
+"""
+
+
+@cache
+def _allowed(channel: str) -> list[str]:
+    """The roles that may book through ``channel`` (as :func:`checks.check_channel` decides)."""
+    needed = {roles.BOOKING_BOOK, roles.channel(channel)}
+    if channel == "referral":
+        needed.add(roles.BOOKING_REFER)
+    return sorted(code for code, role in roles.ROLES.items() if needed <= role.permissions)
+
+
+@cache
+def _self_roles() -> list[str]:
+    """The roles that book for themselves and their wards (scope ``self``)."""
+    return sorted(
+        code
+        for code, role in roles.ROLES.items()
+        if role.scope == roles.SELF and roles.RESIDENT_READ in role.permissions
+    )
+
+
+async def book_at_once(
+    pool: AsyncConnectionPool,
+    engine: Engine,
+    user_id: uuid.UUID,
+    client: str | None,
+    request: BookingRequest,
+) -> BookingView | None:
+    """Book for the account of a bearer token in one statement, its own transaction.
+
+    The account (active, its role allowed on the channel), the patient (himself or a ward),
+    the rules, the place, the booking and its audit entry: all in ``booking_book_as``, on a
+    connection of ``pool`` in autocommit, from the event loop. ``None`` when the request needs
+    the general path (:func:`bookings.book`): a staff account, whose scope is checked in
+    Python, a patient named by ID number, or a retry of a booking now waiting in a queue.
+    """
+    check_channel_code(request.channel)
+    check_key(request.idempotency_key)
+    if request.resident_id is None:
+        return None
+    values = {
+        "booking": uuid7(),
+        "user": user_id,
+        "client": client,
+        "allowed": _allowed(request.channel),
+        "self_roles": _self_roles(),
+        "resident": request.resident_id,
+        "session": request.session_id,
+        "channel": request.channel,
+        "public": request.channel in PUBLIC_CHANNELS,
+        "slice_start": request.slice_start,
+        "key": request.idempotency_key,
+        "confirm": request.confirm,
+        "expected_fee": request.expected_fee_fen,
+        "moment": now(),
+        "defaults": _DEFAULTS,
+    }
+    try:
+        async with pool.connection() as connection:
+            cursor = connection.cursor(row_factory=namedtuple_row)
+            await cursor.execute(_BOOK_AS, values, prepare=True)
+            row = await cursor.fetchone()
+    except psycopg.errors.UniqueViolation as exc:
+        raise refusals.unique_violation(str(exc)) from exc
+    assert row is not None
+    outcome = row.o_outcome
+    if outcome == "unauthenticated":
+        raise no_active_account()
+    if outcome == "forbidden":
+        check_channel(Actor(user_id=user_id, username="", role=row.o_role), request.channel)
+    if outcome == "staff" or (outcome == "replay" and row.status == "checked_in"):
+        return None
+    if outcome == "booked" and not audit.wake_chainer(engine):
+        await asyncio.to_thread(audit.chain_pending, engine)
+    if outcome in ("booked", "replay"):
+        return view_of_row(row, None)
+    raise _REFUSALS[outcome](row.o_at, row.o_number)

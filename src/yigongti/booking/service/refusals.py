@@ -100,3 +100,16 @@ def full() -> Conflict:
         en="No place left in this session for your channel; choose another time or doctor",
         zh="该场次在您的预约渠道已无可用号源，请选择其他时间或医生",
     )
+
+
+def unique_violation(message: str) -> Conflict:
+    """The conflict a unique index of ``bookings`` stands for, from the database's message.
+
+    Reached only by concurrent requests the resident's row lock does not order: one account
+    sending one idempotency key for two residents at once, or a slot taken under a lapsed hold.
+    """
+    if "idempotency_key" in message:
+        return key_reused()
+    if "department_day" in message or "department_id" in message:
+        return same_day()
+    return taken()

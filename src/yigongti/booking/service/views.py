@@ -96,19 +96,17 @@ def view(session: Session, booking: Booking) -> BookingView:
     )
 
 
-def view_of_row(session: Session, row: Any) -> BookingView:
-    """A booking read as one row of ``booking_view`` (PostgreSQL; migration 0009)."""
-    institution_name, department_name, department_code = registry.unit_names(
-        session, row.institution_id, row.department_id
-    )
+def view_of_row(row: Any, waiting: int | None) -> BookingView:
+    """A booking read as one row of ``booking_view`` (PostgreSQL; migration 0009), with the
+    number waiting before it in its room (:func:`waiting_ahead`)."""
     return BookingView(
         id=row.id,
         status=row.status,
         resident_id=row.resident_id,
         resident_name=row.resident_name,
         institution_id=row.institution_id,
-        institution_name=institution_name,
-        department_name=department_name,
+        institution_name=row.institution_name,
+        department_name=row.department_name,
         schedule_name=row.schedule_name,
         resource=row.resource,
         day=row.day,
@@ -124,13 +122,13 @@ def view_of_row(session: Session, row: Any) -> BookingView:
         checked_in_at=_utc(row.checked_in_at),
         on_time=row.on_time,
         priority=row.priority,
-        waiting_ahead=waiting_ahead(session, row),
+        waiting_ahead=waiting,
         created_at=_utc(row.created_at),
         slot_id=row.slot_id,
         session_id=row.session_id,
         schedule_id=row.schedule_id,
         department_id=row.department_id,
-        department_code=department_code,
+        department_code=row.department_code,
         practitioner_id=row.practitioner_id,
         idempotency_key=row.idempotency_key,
     )

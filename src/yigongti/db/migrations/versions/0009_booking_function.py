@@ -221,7 +221,8 @@ BOOKING_VIEW = """
 CREATE OR REPLACE FUNCTION booking_view(p_booking uuid)
 RETURNS TABLE (
     id uuid, status text, resident_id uuid, resident_name text, institution_id uuid,
-    department_id uuid, schedule_id uuid, schedule_name text, resource text, day date,
+    institution_name text, department_id uuid, department_name text, department_code text,
+    schedule_id uuid, schedule_name text, resource text, day date,
     period text, number integer, starts_at timestamptz, ends_at timestamptz, channel text,
     fee_fen integer, held_until timestamptz, room text, preparation text,
     checked_in_at timestamptz, on_time boolean, priority integer, queued_at timestamptz,
@@ -232,17 +233,59 @@ LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN QUERY
     SELECT b.id, b.status::text, b.resident_id, r.name::text, b.institution_id,
-           b.department_id, sc.id, sc.name::text, sc.resource::text, b.day, cs.period::text,
-           b.number, sl.starts_at, sl.ends_at, b.channel::text, b.fee_fen, sl.held_until,
-           coalesce(b.room, sc.room)::text, sc.preparation, b.checked_in_at, b.on_time,
-           b.priority, b.queued_at, b.created_at, b.slot_id, b.session_id, cs.practitioner_id,
-           b.idempotency_key::text
+           i.name::text, b.department_id, d.name::text, d.code::text, sc.id, sc.name::text,
+           sc.resource::text, b.day, cs.period::text, b.number, sl.starts_at, sl.ends_at,
+           b.channel::text, b.fee_fen, sl.held_until, coalesce(b.room, sc.room)::text,
+           sc.preparation, b.checked_in_at, b.on_time, b.priority, b.queued_at, b.created_at,
+           b.slot_id, b.session_id, cs.practitioner_id, b.idempotency_key::text
       FROM bookings b
       JOIN slots sl ON sl.id = b.slot_id
       JOIN clinic_sessions cs ON cs.id = b.session_id
       JOIN schedules sc ON sc.id = cs.schedule_id
       JOIN residents r ON r.id = b.resident_id
+      JOIN institutions i ON i.id = b.institution_id
+      JOIN departments d ON d.id = b.department_id
      WHERE b.id = p_booking;
+END
+$$
+"""
+
+
+# booking_book for a bearer token's account, checked in the same call: the booking rush's
+# one statement (run in autocommit, it is its own transaction). The caller names the roles
+# that may book through the channel and those that book for themselves and their wards;
+# staff roles answer 'staff' and book through the service with their scope checked in Python.
+BOOKING_BOOK_AS = """
+CREATE OR REPLACE FUNCTION booking_book_as(
+    p_booking uuid, p_user uuid, p_client text, p_allowed text[], p_self_roles text[],
+    p_resident uuid, p_session uuid, p_channel text, p_public boolean,
+    p_slice_start timestamptz, p_key text, p_confirm boolean, p_expected_fee integer,
+    p_moment timestamptz, p_defaults integer[]
+) RETURNS TABLE (o_outcome text, o_booking uuid, o_at timestamptz, o_number integer,
+                 o_role text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    u record;
+BEGIN
+    SELECT us.username, us.role, us.resident_id, us.practitioner_id INTO u
+      FROM users us WHERE us.id = p_user AND us.active;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'unauthenticated', NULL::uuid, NULL::timestamptz, NULL::integer,
+                            NULL::text;
+        RETURN;
+    END IF;
+    IF NOT u.role = ANY (p_allowed) OR NOT u.role = ANY (p_self_roles)
+       OR u.resident_id IS NULL THEN
+        RETURN QUERY SELECT CASE WHEN u.role = ANY (p_allowed) THEN 'staff' ELSE 'forbidden' END,
+                            NULL::uuid, NULL::timestamptz, NULL::integer, u.role::text;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT b.o_outcome, b.o_booking, b.o_at, b.o_number, u.role::text
+      FROM booking_book(
+        p_booking, p_user, u.resident_id, p_resident, p_session, p_channel, p_public,
+        p_slice_start, p_key, p_confirm, p_expected_fee,
+        CASE WHEN p_channel = 'referral' THEN u.practitioner_id END, NULL, p_moment,
+        p_defaults, u.username, u.role, p_client) AS b;
 END
 $$
 """
@@ -252,9 +295,11 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(BOOKING_BOOK)
         op.execute(BOOKING_VIEW)
+        op.execute(BOOKING_BOOK_AS)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION booking_book_as")
         op.execute("DROP FUNCTION booking_view")
         op.execute("DROP FUNCTION booking_book")
