@@ -17,6 +17,7 @@ from yigongti.bench.booking.audit import Audit, audit_bookings
 from yigongti.bench.booking.pgbench import DEFAULT_PG, pg_database, pgbench, pgbench_clients
 from yigongti.bench.booking.rush import RushResult, rush
 from yigongti.bench.booking.server import (
+    database_cpu_seconds,
     free_port,
     group_cpu_seconds,
     start_server,
@@ -70,6 +71,9 @@ def summarise(
         "server_cpu_ms_per_booking": round(1000 * result.server_cpu_seconds / len(booked), 1)
         if booked
         else 0.0,
+        "database_cpu_ms_per_booking": round(1000 * result.database_cpu_seconds / len(booked), 1)
+        if booked
+        else 0.0,
         "stored": audit.stored,
         "oversold": audit.oversold,
         "double_booked": audit.double_booked,
@@ -115,9 +119,11 @@ def run(
                     on_server(server)
                 progress("rush", 0, slots)
                 load = os.getloadavg()[0]
-                cpu = group_cpu_seconds(server.pid)
+                cpu, db_cpu = group_cpu_seconds(server.pid), database_cpu_seconds(name)
                 result = rush(port, fixture, clients, seconds)
                 result.server_cpu_seconds = group_cpu_seconds(server.pid) - cpu
+                # The server's connections stay open until it stops: their backends' CPU.
+                result.database_cpu_seconds = database_cpu_seconds(name) - db_cpu
                 progress("rush", sum(a.outcome == "booked" for a in result.answers), slots)
             finally:
                 stop_server(server)

@@ -149,6 +149,7 @@ class RushResult:
     wall_seconds: float = 0.0
     client_cpu_seconds: float = 0.0
     server_cpu_seconds: float = 0.0
+    database_cpu_seconds: float = 0.0
 
 
 class _Connection:

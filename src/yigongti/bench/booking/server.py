@@ -81,6 +81,22 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds(database: str) -> float:
+    """CPU time of the live PostgreSQL backends serving ``database`` on this host (Linux; 0 if
+    the server runs elsewhere): their process titles read ``postgres: ... <database> ...``."""
+    total = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            title = (proc / "cmdline").read_bytes()
+            if not title.startswith(b"postgres:") or f" {database} ".encode() not in title:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def wait_idle(pgid: int, timeout: float = 120.0) -> None:
     """Until the processes of group ``pgid`` are idle (under 5% of a core for a second).
 
