@@ -8,6 +8,10 @@ Correctness under load rests on three things, all inside the database:
   an idempotency key retried at once) are checked without a race;
 - partial unique indexes refuse a second live booking of a slot, or of a department on one day,
   whatever the code above them does.
+
+On PostgreSQL the steps of :func:`book` after the channel and the patient's scope run in the
+database, in one call of ``booking_book`` (:mod:`in_database`); on SQLite they run here. The
+booking tests run on both.
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ class BookingRequest:
     expected_fee_fen: int | None = None
 
 
-# --- who may book through which channel, for whom ----------------------------------------
+# --- for whom ------------------------------------------------------------------------------
 
 
 def _patient(session: Session, actor: Actor, request: BookingRequest) -> Resident:
