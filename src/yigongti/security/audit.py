@@ -142,7 +142,7 @@ def _chain_committed(session: Session) -> None:
         log.exception("chaining the audit log failed; entries wait in audit_pending")
 
 
-CHAIN_DELAY = 0.05  # seconds a woken chainer waits for more commits before it chains
+CHAIN_DELAY = 0.2  # seconds a woken chainer waits for more commits before it chains
 
 
 class _Chainer:
