@@ -97,3 +97,16 @@ def test_ygt_user_create_makes_an_integration_account_and_prints_its_secret_once
         assert account is not None
         assert account.role == HIS
         assert account.password_hash != secret and check_password(account.password_hash, secret)
+
+
+def test_a_machine_account_gets_no_password_login_even_with_its_secret(
+    client: TestClient, template: Template, engine: Engine
+) -> None:
+    answer = client.post(
+        TOKEN, data={"username": username_of(HIS), "password": template.passwords[HIS]}
+    )
+    assert answer.status_code == 401
+    assert "client credentials" in answer.json()["detail"]
+    with unit_of_work(engine) as session:
+        account = user_of(session, HIS)
+        assert account.last_login_at is None and account.failed_logins == 0

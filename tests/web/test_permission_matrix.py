@@ -35,7 +35,7 @@ from yigongti.db import unit_of_work
 from yigongti.kernel import make_resident_id
 from yigongti.registry.codes import department_catalog
 from yigongti.registry.models import FamilyDoctorTeam, Institution, Practitioner, Resident
-from yigongti.security import ROLES
+from yigongti.security.roles import MACHINE_ROLES, ROLES
 from yigongti.settings import Settings
 from yigongti.web.app import create_app
 
@@ -210,6 +210,15 @@ def _login_body(passwords: Mapping[str, str]) -> Build:
     def build(f: Facts, role: str, n: int) -> Call:
         if role == ANONYMOUS:
             return Call("/api/v1/auth/token")
+        if role in MACHINE_ROLES:  # machine accounts have the client credentials grant only
+            return Call(
+                "/api/v1/auth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": username_of(role),
+                    "client_secret": passwords[role],
+                },
+            )
         return Call(
             "/api/v1/auth/token",
             data={"username": username_of(role), "password": passwords[role]},

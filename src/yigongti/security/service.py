@@ -144,10 +144,14 @@ def authenticate(
     client: str | None,
     max_failures: int,
     lock_minutes: int,
+    machine: bool = False,
 ) -> LoginOutcome:
     """Check a password; after ``max_failures`` failures in a row the account locks.
 
-    The caller commits before raising ``outcome.error`` so the failure count is kept.
+    A machine account (role ``integration``) is refused unless ``machine`` (the client
+    credentials grant, :func:`authenticate_client`): it gets no password login, so no session
+    in the web UI either. The caller commits before raising ``outcome.error`` so the failure
+    count is kept.
     """
     user = session.scalar(select(User).where(User.username == username))
     denied = Unauthenticated(en="Wrong username or password", zh="用户名或密码错误")
@@ -168,6 +172,15 @@ def authenticate(
         return LoginOutcome(None, denied)
     user.failed_logins = 0
     user.locked_until = None
+    if user.role in MACHINE_ROLES and not machine:
+        audit.record(session, guest, "login_refused", "user", user.id, detail="password grant")
+        return LoginOutcome(
+            None,
+            Unauthenticated(
+                en="A machine account obtains its token with the client credentials grant",
+                zh="机器账号须以客户端凭据模式（client_credentials）获取令牌",
+            ),
+        )
     user.last_login_at = moment
     audit.record(session, guest, "login", "user", user.id)
     return LoginOutcome(user)
@@ -201,6 +214,7 @@ def authenticate_client(
         client=client,
         max_failures=max_failures,
         lock_minutes=lock_minutes,
+        machine=True,
     )
     if isinstance(outcome.error, Unauthenticated):
         return LoginOutcome(None, unknown)
