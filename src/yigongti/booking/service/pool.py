@@ -121,18 +121,11 @@ def search_pool(session: Session, query: SlotQuery) -> list[Offer]:
         where.append(ClinicSession.practitioner_id == query.practitioner_id)
     if query.resource:
         where.append(Schedule.resource == query.resource)
-    if query.tier or query.department_code:
-        _, institutions = registry.list_institutions(
-            session, registry.InstitutionQuery(tier=query.tier, limit=5000)
-        )
-        by_id = {i.id: i for i in institutions}
-        if query.department_code:
-            departments = [
-                d.id for i in institutions for d in i.departments if d.code == query.department_code
-            ]
-            where.append(ClinicSession.department_id.in_(departments))
-        else:
-            where.append(ClinicSession.institution_id.in_(by_id))
+    if query.department_code:
+        departments = registry.department_ids(query.department_code, query.tier)
+        where.append(ClinicSession.department_id.in_(departments))
+    elif query.tier:
+        where.append(ClinicSession.institution_id.in_(registry.institution_ids(query.tier)))
     if query.title:
         _, doctors = registry.list_practitioners(
             session, registry.PractitionerQuery(title=query.title, limit=5000)
@@ -276,11 +269,6 @@ def _slot_state(moment: datetime):
     )
 
 
-def _department_ids(session: Session, code: str) -> list[uuid.UUID]:
-    _, institutions = registry.list_institutions(session, registry.InstitutionQuery(limit=5000))
-    return [d.id for i in institutions for d in i.departments if d.code == code]
-
-
 def find_slots(
     session: Session, query: SlotSearch, *, limit: int = 20, offset: int = 0
 ) -> tuple[int, list[SlotView]]:
@@ -310,7 +298,7 @@ def find_slots(
         where.append(ClinicSession.institution_id == query.institution_id)
     if query.department_code is not None:
         where.append(
-            ClinicSession.department_id.in_(_department_ids(session, query.department_code))
+            ClinicSession.department_id.in_(registry.department_ids(query.department_code))
         )
     if query.channel is not None:
         check_channel_code(query.channel)
