@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.pool import NullPool
 
 from tests.booking.conftest import (
     Clinic,
@@ -269,3 +270,22 @@ def test_a_window_clerk_books_through_the_api_for_a_resident_of_the_area(
     made = client.post(BOOKINGS, headers=login("window_clerk"), json=body)
     assert made.status_code == 201, made.text
     assert made.json()["channel"] == "window" and made.json()["resident_id"] == body["resident_id"]
+
+
+@pytest.mark.parametrize("template", ["postgresql"], indirect=True)
+def test_bookings_go_on_after_the_database_ends_the_pools_connections(
+    client: TestClient, login: Login, clinic: Clinic, engine: Engine
+) -> None:
+    admin = create_engine(engine.url, poolclass=NullPool)
+    with admin.connect() as connection:  # as a database restart would
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    admin.dispose()
+    made = _own_booking(client, login, clinic, engine, confirm=True)
+    assert made.status_code == 201, made.text
+    again = _own_booking(client, login, clinic, engine, session_id=str(clinic.session(3)))
+    assert again.status_code == 201, again.text

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -48,35 +46,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url, **kwargs)
-    _ping_when_idle(engine)
-    return engine
-
-
-IDLE_PING_SECONDS = 10.0
-
-
-def _ping_when_idle(engine: Engine) -> None:
-    """Check a pooled connection before use if it sat idle longer than ``IDLE_PING_SECONDS``.
-
-    A restarted server leaves dead connections in the pool; they are found here and replaced.
-    Unlike ``pool_pre_ping``, a busy pool pays no round trip per request: one of the five
-    round trips of a booking was that ping. A connection that dies while in steady use fails
-    its request once, and the pool is then renewed (SQLAlchemy's disconnect handling).
-    """
-
-    @event.listens_for(engine, "checkin")
-    def _checked_in(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_connection, record, proxy) -> None:  # type: ignore[no-untyped-def]
-        since = record.info.get("idle_since")
-        if since is not None and time.monotonic() - since > IDLE_PING_SECONDS:
-            try:
-                engine.dialect.do_ping(dbapi_connection)
-            except engine.dialect.loaded_dbapi.Error as exc:
-                raise DisconnectionError("the pooled connection is gone") from exc
+    # Each checkout is pinged, so a restarted database costs no request an error; the booking
+    # rush does not pay for it (it has its own asyncio pool, web.app.booking_pool).
+    return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
 @cache

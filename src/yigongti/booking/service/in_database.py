@@ -178,7 +178,8 @@ async def book_at_once(
     the rules, the place, the booking and its audit entry: all in ``booking_book_as``, on a
     connection of ``pool`` in autocommit, from the event loop. ``None`` when the request needs
     the general path (:func:`bookings.book`): a staff account, whose scope is checked in
-    Python, a patient named by ID number, or a retry of a booking now waiting in a queue.
+    Python, a patient named by ID number, a retry of a booking now waiting in a queue, or a
+    pooled connection the database has ended.
     """
     check_channel_code(request.channel)
     check_key(request.idempotency_key)
@@ -208,6 +209,10 @@ async def book_at_once(
             row = await cursor.fetchone()
     except psycopg.errors.UniqueViolation as exc:
         raise refusals.unique_violation(str(exc)) from exc
+    except psycopg.OperationalError:
+        # A connection the database ended (a restart): the pool drops it and reconnects; this
+        # request takes the general path, whose pool checks connections that idled.
+        return None
     assert row is not None
     outcome = row.o_outcome
     if outcome == "unauthenticated":
