@@ -289,3 +289,16 @@ def test_bookings_go_on_after_the_database_ends_the_pools_connections(
     assert made.status_code == 201, made.text
     again = _own_booking(client, login, clinic, engine, session_id=str(clinic.session(3)))
     assert again.status_code == 201, again.text
+
+
+@pytest.mark.parametrize("confirm", [False, True])
+def test_a_new_booking_reads_as_it_does_when_fetched_again(
+    client: TestClient, login: Login, clinic: Clinic, engine: Engine, confirm: bool
+) -> None:
+    # On PostgreSQL the answer to the booking is built in the database (booking_view), the
+    # later read in Python (views.view): the two must agree field by field.
+    made = _own_booking(client, login, clinic, engine, confirm=confirm)
+    assert made.status_code == 201, made.text
+    fetched = client.get(f"{BOOKINGS}/{made.json()['id']}", headers=login("resident"))
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.json() == made.json()
