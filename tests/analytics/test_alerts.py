@@ -210,3 +210,20 @@ def test_closing_twice_is_a_conflict_and_without_alert_close_forbidden(engine: E
                 analytics.close_alert(session, actor(session, role), target.id, "关闭")
         with pytest.raises(NotFound):
             analytics.close_alert(session, admin, uuid.uuid4(), "关闭")
+
+
+def test_a_red_value_over_too_few_cases_opens_no_alert(engine: Engine) -> None:
+    # The no-show rate needs 30 bookings due (min_denominator): a village clinic's month of
+    # 12 bookings with 2 no-shows (17%) is no signal; the center's 300 with 36 (12%) is.
+    assert CATALOG.indicators["no_show_rate"].min_denominator == 30
+    with unit_of_work(engine) as session:
+        at = places(session)
+        table = results(
+            ("no_show_rate", "institution", str(at.clinic.id), "2026-03", 16.7, None, None),
+            ("no_show_rate", "institution", str(at.center.id), "2026-03", 12.0, None, None),
+        )
+        column = table.schema.get_field_index("denominator")
+        table = table.set_column(column, "denominator", pa.array([12.0, 300.0]))
+        assert analytics.evaluate_alerts(session, table, CATALOG) == 1
+        (alert,) = _alerts(session)
+    assert alert.unit_id == str(at.center.id)

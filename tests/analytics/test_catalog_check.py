@@ -225,3 +225,10 @@ def test_a_new_indicator_over_a_new_measure_passes() -> None:
     assert indicator is not None and problems == []
     assert check_indicator(indicator, catalog) == []
     assert isinstance(catalog.with_indicator(indicator), Catalog)
+
+
+@pytest.mark.parametrize("least", [-1.0, float("inf")])
+def test_a_minimum_denominator_must_be_a_finite_number_not_below_zero(least: float) -> None:
+    problems = check_indicator(replace(DRUG_SHARE, min_denominator=least), CATALOG)
+    assert [p.field for p in problems] == ["min_denominator"]
+    assert check_indicator(replace(DRUG_SHARE, min_denominator=50.0), CATALOG) == []

@@ -186,6 +186,8 @@ class IndicatorIn(BaseModel):
     targets: dict[str, TargetIn] = Field(default_factory=dict)
     # Tiers whose institutions the targets bind; None = every tier.
     target_tiers: list[Literal["county", "township", "village"]] | None = None
+    # Values over fewer cases than this open no alert (small clinics' months); None = all.
+    min_denominator: float | None = Field(default=None, ge=0, le=1e12)
     note: str = Field(default="", max_length=500)  # why this version (kept with it)
     # A definition read from GET may be sent back as it is: the service numbers the versions.
     version: int | None = Field(default=None, description="Ignored: saving adds the next version")
@@ -241,6 +243,7 @@ class IndicatorOut(BaseModel):
     grains: list[str]
     targets: dict[str, TargetOut]
     target_tiers: list[str] | None = None
+    min_denominator: float | None = None
     version: int
 
 

@@ -760,6 +760,15 @@ def _check_values(indicator: Indicator) -> list[Problem]:
 
 def _check_targets(indicator: Indicator) -> list[Problem]:
     problems = []
+    least = indicator.min_denominator
+    if least is not None and (not math.isfinite(least) or least < 0):
+        problems.append(
+            Problem(
+                "min_denominator",
+                "最小分母必须是非负的有限数",
+                "min_denominator must be a finite number, zero or more",
+            )
+        )
     unknown = [t for t in indicator.target_tiers or () if t not in TIERS]
     if unknown or indicator.target_tiers == ():
         problems.append(
@@ -882,6 +891,7 @@ _INDICATOR_FIELDS: dict[str, tuple[bool, tuple[tuple[type, ...], str, str]]] = {
     "scale": (False, _NUMBER), "growth_of": (False, _TEXT),
     "grains": (False, ((list, tuple), "列表", "a list")),
     "target_tiers": (False, ((list, tuple), "列表", "a list")),
+    "min_denominator": (False, _NUMBER),
     "targets": (False, ((dict,), "对象", "an object")),
 }  # fmt: skip
 

@@ -88,6 +88,15 @@ class Indicator:
     # The tiers whose institutions the targets bind (public-hospital reform targets bind county
     # hospitals, not village clinics); communities and the county are always held to them.
     target_tiers: tuple[str, ...] | None = None
+    # Below this denominator a value opens no alert (a village clinic's month of 12 bookings
+    # with 2 no-shows is not a 17% no-show problem); None: every value counts.
+    min_denominator: float | None = None
+
+    def alerts_on(self, denominator: float | None) -> bool:
+        """Whether a value over ``denominator`` cases may open an alert (an unknown one may)."""
+        if self.min_denominator is None or denominator is None:
+            return True
+        return denominator >= self.min_denominator
 
     def target_for(self, period: str) -> Target | None:
         """The target of the year ``period`` falls in, or of the latest earlier year."""
@@ -120,6 +129,7 @@ class Indicator:
             "denominator": self.denominator, "scale": self.scale, "growth_of": self.growth_of,
             "grains": list(self.grains), "version": self.version,
             "target_tiers": None if self.target_tiers is None else list(self.target_tiers),
+            "min_denominator": self.min_denominator,
             "targets": {y: {"target": t.target, "alert": t.alert} for y, t in self.targets.items()},
         }  # fmt: skip
 
@@ -164,6 +174,9 @@ def indicator_from(data: dict[str, Any]) -> Indicator:
         growth_of=data.get("growth_of"), grains=tuple(data.get("grains") or GRAINS),
         targets=targets, version=int(data.get("version", 1)),
         target_tiers=None if data.get("target_tiers") is None else tuple(data["target_tiers"]),
+        min_denominator=(
+            None if data.get("min_denominator") is None else float(data["min_denominator"])
+        ),
     )  # fmt: skip
 
 

@@ -98,7 +98,8 @@ def _breaches(
     results: pa.Table, catalog: Catalog, tiers: dict[str, str]
 ) -> dict[tuple[str, str, str, str], dict]:
     """Red rows of RESULTS by breach key; of several versions of a breach the highest counts.
-    ``tiers`` gives each institution's tier: targets bind only the tiers an indicator names."""
+    ``tiers`` gives each institution's tier: targets bind only the tiers an indicator names;
+    a value over fewer than the indicator's ``min_denominator`` cases opens none."""
     watched = [
         c
         for c, i in catalog.indicators.items()
@@ -119,7 +120,8 @@ def _breaches(
         indicator = catalog.indicators[row["indicator"]]
         key = (row["indicator"], row["grain"], row["unit_id"], row["period"])
         tier = tiers.get(row["unit_id"]) if row["grain"] == "institution" else None
-        if indicator.status_of(row["period"], row["value"], tier) == "red":
+        red = indicator.status_of(row["period"], row["value"], tier) == "red"
+        if red and indicator.alerts_on(row["denominator"]):
             target = indicator.target_for(row["period"])
             assert target is not None and target.alert is not None  # red needs a threshold
             found[key] = {**row, "threshold": target.alert}
