@@ -3,12 +3,10 @@
 from yigongti.booking.service.bookings import (
     BookingRequest,
     book,
-    cancel,
-    confirm,
     expire_holds,
-    reschedule,
     suspended_until,
 )
+from yigongti.booking.service.changes import cancel, confirm, reschedule
 from yigongti.booking.service.in_database import book_at_once
 from yigongti.booking.service.jobs import mark_no_shows, run_booking_jobs
 from yigongti.booking.service.measures import BookingMeasures, booking_measures

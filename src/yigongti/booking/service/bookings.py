@@ -38,14 +38,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from yigongti import registry
-from yigongti.booking.codes import CHANNELS, PUBLIC_CHANNELS
+from yigongti.booking.codes import PUBLIC_CHANNELS
 from yigongti.booking.models import LIVE_STATUSES, Booking, ClinicSession, Schedule, Slot
 from yigongti.booking.service import in_database, refusals
 from yigongti.booking.service.checks import check_channel, check_key
 from yigongti.booking.service.policy import Rules, rules_for
-from yigongti.booking.service.reads import visible_booking
 from yigongti.booking.service.views import BookingView, view, view_of_row, waiting_ahead
-from yigongti.kernel import Conflict, Forbidden, invalid_field, now
+from yigongti.kernel import invalid_field, now
 from yigongti.security import Actor, audit, roles
 
 if TYPE_CHECKING:
@@ -333,7 +332,8 @@ def _take(session: Session, booking: Booking, slot: Slot, hold_until: datetime |
     return True
 
 
-def _by_key(session: Session, actor: Actor, key: str | None) -> Booking | None:
+def by_key(session: Session, actor: Actor, key: str | None) -> Booking | None:
+    """The booking the actor made with idempotency ``key``, if any."""
     if key is None or actor.user_id is None:
         return None
     return session.scalar(
@@ -363,7 +363,7 @@ def book(
     resident = _patient(session, actor, request)
     found = _session_and_schedule(session, request.session_id)
     if found is None:
-        earlier = _by_key(session, actor, request.idempotency_key)
+        earlier = by_key(session, actor, request.idempotency_key)
         if earlier is not None:
             return view(session, _replay(earlier, request, resident.id))
         raise refusals.no_session()
@@ -371,7 +371,7 @@ def book(
     rules = rules_for(session, clinic.institution_id)
     standing = _standing(session, actor, resident.id, clinic, request.idempotency_key, rules)
     if standing.keyed:
-        earlier = _by_key(session, actor, request.idempotency_key)
+        earlier = by_key(session, actor, request.idempotency_key)
         assert earlier is not None
         return view(session, _replay(earlier, request, resident.id))
     _check_bookable(clinic, schedule, request)
@@ -452,116 +452,14 @@ def _book_in_database(
     return view_of_row(row, waiting_ahead(session, row))
 
 
-# --- after booking ------------------------------------------------------------------------
-
-
-def confirm(session: Session, actor: Actor, booking_id: uuid.UUID) -> BookingView:
-    """Confirm a held booking before its hold lapses; confirming twice is harmless."""
-    actor.require(roles.BOOKING_BOOK)
-    booking = visible_booking(session, actor, booking_id)
-    if booking.status == "confirmed":
-        return view(session, booking)
-    if booking.status != "held":
-        raise Conflict(
-            en=f"A {booking.status} booking cannot be confirmed", zh="该预约状态不能确认"
-        )
-    kept = session.execute(
-        update(Slot)
-        .where(Slot.id == booking.slot_id, Slot.booking_id == booking.id, Slot.held_until >= now())
-        .values(held_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    if kept.rowcount != 1:
-        raise Conflict(en="The hold has lapsed; book again", zh="锁号已超时，请重新预约")
-    booking.status, booking.confirmed_at = "confirmed", now()
-    session.flush()
-    audit.record(session, actor, "confirm", "booking", booking.id, person_id=booking.resident_id)
-    return view(session, booking)
-
-
-def _release_slot(session: Session, booking: Booking) -> None:
+def release_slot(session: Session, booking: Booking) -> None:
+    """Free the slot ``booking`` holds (if it still holds it)."""
     session.execute(
         update(Slot)
         .where(Slot.id == booking.slot_id, Slot.booking_id == booking.id)
         .values(booking_id=None, held_until=None)
         .execution_options(synchronize_session=False)
     )
-
-
-def _end(session: Session, actor: Actor, booking: Booking, *, deadline: bool = True) -> None:
-    """Cancel a held or confirmed booking and free its slot, within the deadline."""
-    if booking.status not in ("held", "confirmed"):
-        raise Conflict(
-            en=f"A booking that is {booking.status} cannot be cancelled",
-            zh="该预约当前状态不能取消",
-        )
-    slot = session.get(Slot, booking.slot_id)
-    assert slot is not None
-    rules = rules_for(session, booking.institution_id)
-    if deadline and slot.starts_at - timedelta(minutes=rules.cancel_minutes_before) < now():
-        raise Conflict(
-            en=f"Too late to cancel: cancellation closes {rules.cancel_minutes_before} minutes "
-            "before the appointment",
-            zh=f"已过取消时限：须在就诊时间前 {rules.cancel_minutes_before} 分钟取消",
-        )
-    booking.status, booking.ended_at = "cancelled", now()
-    _release_slot(session, booking)
-    session.flush()
-
-
-def cancel(session: Session, actor: Actor, booking_id: uuid.UUID) -> BookingView:
-    """Cancel a booking (until the deadline) and give its place back; twice is harmless."""
-    actor.require(roles.BOOKING_BOOK)
-    booking = visible_booking(session, actor, booking_id)
-    if booking.status != "cancelled":
-        _end(session, actor, booking)
-        audit.record(session, actor, "cancel", "booking", booking.id, person_id=booking.resident_id)
-    return view(session, booking)
-
-
-def reschedule(
-    session: Session,
-    actor: Actor,
-    booking_id: uuid.UUID,
-    session_id: uuid.UUID,
-    *,
-    slice_start: datetime | None = None,
-    idempotency_key: str | None = None,
-) -> BookingView:
-    """Move a booking to another session in one step: the new place or nothing changes.
-
-    A booking ended by stop-clinic may be moved too, without the cancellation deadline.
-    """
-    actor.require(roles.BOOKING_BOOK)
-    booking = visible_booking(session, actor, booking_id)
-    earlier = _by_key(session, actor, idempotency_key)
-    if earlier is not None and earlier.rebooked_from == booking.id:
-        return view(session, earlier)
-    if booking.status == "stopped":
-        if session.scalar(select(Booking.id).where(Booking.rebooked_from == booking.id)):
-            raise Conflict(en="This booking was rebooked already", zh="该预约已改约")
-    else:
-        _end(session, actor, booking)
-    request = BookingRequest(
-        session_id=session_id,
-        channel=booking.channel
-        if actor.can(roles.channel(booking.channel))
-        else _own_channel(actor),
-        resident_id=booking.resident_id,
-        slice_start=slice_start,
-        idempotency_key=idempotency_key,
-        confirm=True,
-    )
-    moved = book(session, actor, request, rebooked_from=booking)
-    audit.record(session, actor, "reschedule", "booking", booking.id, person_id=booking.resident_id)
-    return moved
-
-
-def _own_channel(actor: Actor) -> str:
-    for code in CHANNELS:
-        if actor.can(roles.channel(code)):
-            return code
-    raise Forbidden(en="Your role does not book", zh="您的角色不能预约")
 
 
 # --- jobs ---------------------------------------------------------------------------------
@@ -579,6 +477,6 @@ def expire_holds(session: Session, resident_id: uuid.UUID | None = None) -> int:
     )
     for booking in lapsed:
         booking.status, booking.ended_at = "expired", moment
-        _release_slot(session, booking)
+        release_slot(session, booking)
     session.flush()
     return len(lapsed)
