@@ -174,11 +174,17 @@ def demo(
     write_accounts(accounts_file, accounts)
     from rich.table import Table
 
-    table = Table(title=f"Demo accounts (also in {accounts_file})")
+    from yigongti.security import roles
+
+    table = Table(
+        title=f"Demo accounts (also in {accounts_file})",
+        caption="* machine account: client_id and client_secret of the client credentials grant",
+    )
     for column in ("role", "username", "password"):
         table.add_column(column)
     for account in accounts:
-        table.add_row(account.role, account.username, account.password)
+        machine = "*" if account.role in roles.MACHINE_ROLES else ""
+        table.add_row(account.role + machine, account.username, account.password)
     console.print(table)
     if serve_after:
         console.print(f"Serving at http://127.0.0.1:{port}  (API docs: /api/v1/docs)")
