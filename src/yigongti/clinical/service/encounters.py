@@ -26,6 +26,7 @@ from yigongti.clinical.service.common import (
     visible_row,
     writable_resident,
 )
+from yigongti.db.bulk import insert_rows
 from yigongti.kernel import DomainError, invalid_field
 from yigongti.registry import get_institution
 from yigongti.security import Actor
@@ -88,8 +89,8 @@ def record_encounters(
     session: Session, actor: Actor, news: list[NewEncounter]
 ) -> list[EncounterView | DomainError]:
     """Record many encounters at once (bulk import): the same checks as ``record_encounter``
-    for each, one insert for all that pass, one audit row each; per encounter its view or
-    the error that refused it (nothing is written for a refused one)."""
+    for each, one multi-row insert for all that pass, one audit row each; per encounter its
+    view or the error that refused it (nothing is written for a refused one)."""
     rows: list[Encounter | DomainError] = []
     for new in news:
         try:
@@ -97,8 +98,7 @@ def record_encounters(
         except DomainError as error:
             rows.append(error)
     good = [r for r in rows if isinstance(r, Encounter)]
-    session.add_all(good)
-    session.flush()
+    insert_rows(session, good)
     for row in good:
         audit_change(session, actor, "create", "encounter", row)
     return [r if isinstance(r, DomainError) else _encounter_view(r) for r in rows]

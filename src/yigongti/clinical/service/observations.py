@@ -37,6 +37,7 @@ from yigongti.clinical.service.common import (
     visible_row,
     writable_resident,
 )
+from yigongti.db.bulk import insert_rows
 from yigongti.kernel import DomainError, invalid_field
 from yigongti.security import Actor
 
@@ -276,8 +277,9 @@ def record_observations(
     session: Session, actor: Actor, news: list[NewObservation]
 ) -> list[ObservationView | DomainError]:
     """Record many observations at once (bulk import): the same checks as
-    ``record_observation`` for each (their encounters loaded in one query), one insert for all
-    that pass, one audit row each; per observation its view or the error that refused it."""
+    ``record_observation`` for each (their encounters loaded in one query), one multi-row
+    insert for all that pass, one audit row each; per observation its view or the error that
+    refused it."""
     encounter_ids = {n.encounter_id for n in news if n.encounter_id is not None}
     # Held while the rows are checked: each encounter check then finds its row in the session.
     loaded = list(session.scalars(select(Encounter).where(Encounter.id.in_(encounter_ids))))
@@ -290,8 +292,7 @@ def record_observations(
         except DomainError as error:
             rows.append(error)
     good = [r for r in rows if isinstance(r, Observation)]
-    session.add_all(good)
-    session.flush()
+    insert_rows(session, good)
     for row in good:
         audit_change(session, actor, "create", "observation", row, f"code={row.code}")
     del loaded

@@ -40,6 +40,8 @@ from yigongti.registry.service.institutions import (
 from yigongti.registry.service.lookup import ResidentQuery, find_residents
 from yigongti.registry.service.matching import (
     BlockingKeys,
+    CandidateIndex,
+    CandidateRow,
     county_places,
     mark_merged,
     match_candidates_by_keys,
@@ -68,6 +70,7 @@ from yigongti.registry.service.residents import (
     household_of,
     identify_resident,
     lock_resident,
+    prepared_resident,
     register_resident,
     register_residents,
     resident_by_identifier,
@@ -91,6 +94,8 @@ __all__ = [
     "EHEALTH_CARD_NO",
     "ID_NUMBER",
     "BlockingKeys",
+    "CandidateIndex",
+    "CandidateRow",
     "CommunityFilter",
     "CommunityTree",
     "DepartmentFilter",
@@ -150,6 +155,7 @@ __all__ = [
     "pinyin_initials",
     "place_names",
     "practitioner_phone",
+    "prepared_resident",
     "referral_chain",
     "register_patient_source",
     "register_resident",
