@@ -242,3 +242,31 @@ def test_patient_lines_go_through_the_patient_index_linked_new_or_held_for_revie
     assert [e["extension"][0]["valueInteger"] for e in errors] == [1]
     assert errors[0]["issue"][0]["code"] == "informational"
     assert count_rows(engine, "empi_reviews") >= 1
+
+
+def test_a_changed_line_updates_its_resource_once(
+    fhir: Callable[[str], Fhir], engine: Engine
+) -> None:
+    (patient,) = _patients(engine, 1)
+    visit = encounter_resource("e1", "Patient/p0", _center(engine), VISIT)
+    pulse = observation_resource("o1", "Patient/p0", "Encounter/e1", VISIT + timedelta(minutes=5))
+    clerk = fhir("window_clerk")
+    first = finished(clerk, kick_off_import(clerk, ndjson(patient, visit, pulse))).json()
+    assert first["extension"]["created"] == 3
+    amended = {**pulse, "status": "amended"}
+
+    changed = finished(clerk, kick_off_import(clerk, ndjson(patient, visit, amended))).json()
+    again = finished(clerk, kick_off_import(clerk, ndjson(patient, visit, amended))).json()
+
+    assert changed["extension"] | {"createdByType": {}} == {
+        "lines": 3,
+        "created": 0,
+        "updated": 1,
+        "unchanged": 2,
+        "rejected": 0,
+        "createdByType": {},
+    }
+    assert (again["extension"]["updated"], again["extension"]["unchanged"]) == (0, 3)
+    with Session(engine) as session:
+        ours = {r.resource_type: r.resource_id for r in session.scalars(select(ImportedResource))}
+    assert clerk.get(f"Observation/{ours['Observation']}").json()["status"] == "amended"

@@ -36,6 +36,7 @@ from yigongti.registry.service.institutions import (
     members_of_community,
     referral_chain,
     unit_names,
+    villages_with_towns,
 )
 from yigongti.registry.service.lookup import ResidentQuery, find_residents
 from yigongti.registry.service.matching import (
@@ -167,6 +168,7 @@ __all__ = [
     "search_residents",
     "unit_names",
     "update_resident",
+    "villages_with_towns",
     "visible_resident",
     "visible_resident_ids",
     "wards_of",

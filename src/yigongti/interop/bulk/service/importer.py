@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import orjson
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, event, insert, update
 from sqlalchemy.orm import Session
 
 from yigongti import registry
@@ -38,6 +38,7 @@ from yigongti.interop.bulk.service.lines import (
     MAX_LINE_BYTES,
     Candidate,
     Key,
+    MapRow,
     Rejected,
     candidate,
     imported,
@@ -231,7 +232,7 @@ def _import_batch(
         references(c.resource, wanted)
     known = imported(ctx.session, options.source, wanted)
     targets = {k: r.resource_id for k, r in known.items()}
-    work: list[tuple[Candidate, dict, ImportedResource | None]] = []
+    work: list[tuple[Candidate, dict, MapRow | None]] = []
     first_line: dict[Key, int] = {}
     for c in candidates:
         existing = known.get(c.key)
@@ -270,12 +271,12 @@ def _import_batch(
 
 def _created_together(
     ctx: Context,
-    work: list[tuple[Candidate, dict, ImportedResource | None]],
+    work: list[tuple[Candidate, dict, MapRow | None]],
     batch: _Batch,
     new_rows: list[dict],
     source: str,
     job_id: uuid.UUID,
-) -> list[tuple[Candidate, dict, ImportedResource | None]]:
+) -> list[tuple[Candidate, dict, MapRow | None]]:
     """Create the new resources of types with a batched path (``create_many``) in one call per
     type; what is left (updates, types without it) for one by one."""
     left = []
@@ -344,7 +345,7 @@ def _write_line(
     ctx: Context,
     c: Candidate,
     body: dict,
-    existing: ImportedResource | None,
+    existing: MapRow | None,
     careful: bool,
     new_rows: list[dict],
     source: str,
@@ -370,15 +371,18 @@ def _apply(
     mapping: ResourceType,
     c: Candidate,
     body: dict,
-    existing: ImportedResource | None,
+    existing: MapRow | None,
     new_rows: list[dict],
     source: str,
     job_id: uuid.UUID,
 ) -> None:
     if existing is not None:
         mapping.update(ctx, existing.resource_id, {**body, "id": str(existing.resource_id)})
-        existing.content_hash = c.content_hash
-        existing.imported_at = now()
+        ctx.session.execute(
+            update(ImportedResource)
+            .where(ImportedResource.id == existing.id)
+            .values(content_hash=c.content_hash, imported_at=now())
+        )
         return
     new_rows.append(_map_row(c, mapping.create(ctx, body), source, job_id))
 

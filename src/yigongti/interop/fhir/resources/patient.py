@@ -10,6 +10,7 @@ and do not change through FHIR; phone and residence do.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import date
 
@@ -135,6 +136,8 @@ class PatientType(ResourceType):
         A linked or new record gives the resident's id; one held for review is reported on its
         line (status 202, informational) and maps to nobody until a clerk decides.
         """
+        # Held for the batch: each record's village and town are then read from the session.
+        _villages = registry.villages_with_towns(ctx.session, _village_ids(resources))
         records: list[empi.PatientRecord | FhirError] = []
         for resource in resources:
             try:
@@ -455,6 +458,18 @@ def _address_text(ctx: Context, resource: dict) -> str | None:
         if text:
             return text
     return None
+
+
+def _village_ids(resources: list[dict]) -> set[uuid.UUID]:
+    """The residence villages the Patients name (those that are ids)."""
+    found = set()
+    for resource in resources:
+        for address in resource.get("address") or []:
+            for extension in address.get("extension") or []:
+                if extension.get("url") == VILLAGE_EXTENSION:
+                    with contextlib.suppress(ValueError):
+                        found.add(uuid.UUID(extension.get("valueString") or ""))
+    return found
 
 
 def _village(ctx: Context, resource: dict, default: uuid.UUID | None) -> uuid.UUID | None:
