@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 import orjson
-from sqlalchemy import Engine, event, insert, update
+from sqlalchemy import Engine, event, update
 from sqlalchemy.orm import Session
 
 from yigongti import registry
 from yigongti.db import unit_of_work
+from yigongti.db.bulk import insert_values
 from yigongti.interop.bulk.models import ImportedResource
 from yigongti.interop.bulk.service import jobs
 from yigongti.interop.bulk.service.lines import (
@@ -263,8 +264,7 @@ def _import_batch(
                 batch.rejected.append((c.number, from_domain(error, c.kind).issues))
                 continue
             (batch.created if existing is None else batch.updated)[c.kind] += 1
-    if new_rows:
-        ctx.session.execute(insert(ImportedResource), new_rows)
+    insert_values(ctx.session, ImportedResource.__table__, new_rows)  # type: ignore[arg-type]
     batch.rejected.sort(key=lambda r: r[0])
     return batch
 
