@@ -39,6 +39,12 @@ def view_of(cls: type[V], row: object, **overrides: Any) -> V:
     return cls(**values, **overrides)
 
 
+def view_of_values(cls: type[V], values: dict[str, Any], **overrides: Any) -> V:
+    """A frozen view of a new row given as its column values (bulk paths)."""
+    taken = {f.name: values[f.name] for f in fields(cls) if f.name not in overrides}  # type: ignore[arg-type]
+    return cls(**taken, **overrides)
+
+
 def writable_resident(session: Session, actor: Actor, resident_id: uuid.UUID) -> uuid.UUID:
     """The resident a record is written for: the actor may write records and see him."""
     actor.require(roles.RESIDENT_WRITE)
@@ -198,6 +204,26 @@ def audit_change(
     """One audit row for creating or changing a record of a person."""
     audit.record(
         session, actor, action, object_type, row.id, person_id=row.resident_id, detail=detail
+    )
+
+
+def audit_created(
+    session: Session,
+    actor: Actor,
+    object_type: str,
+    values: dict[str, Any],
+    detail: str | None = None,
+) -> None:
+    """One audit row for a record created from column values (bulk paths), as ``audit_change``
+    writes for a created row."""
+    audit.record(
+        session,
+        actor,
+        "create",
+        object_type,
+        values["id"],
+        person_id=values["resident_id"],
+        detail=detail,
     )
 
 

@@ -23,6 +23,7 @@ from yigongti.clinical.codes import (
 from yigongti.clinical.models import DiagnosticReport, Encounter, Observation
 from yigongti.clinical.service.common import (
     audit_change,
+    audit_created,
     audit_read,
     checked_choice,
     checked_encounter,
@@ -34,11 +35,12 @@ from yigongti.clinical.service.common import (
     recording_institution,
     scoped_search,
     view_of,
+    view_of_values,
     visible_row,
     writable_resident,
 )
-from yigongti.db.bulk import insert_rows
-from yigongti.kernel import DomainError, invalid_field
+from yigongti.db.bulk import insert_values
+from yigongti.kernel import DomainError, invalid_field, uuid7
 from yigongti.security import Actor
 
 INTERPRETATIONS = ("H", "L", "N")
@@ -215,6 +217,17 @@ def observation_row(
     institution_id: uuid.UUID,
 ) -> Observation:
     """A checked, unsaved observation row (also the results of a diagnostic report)."""
+    return Observation(**observation_values(session, actor, new, resident_id, institution_id))
+
+
+def observation_values(
+    session: Session,
+    actor: Actor,
+    new: NewObservation,
+    resident_id: uuid.UUID,
+    institution_id: uuid.UUID,
+) -> dict[str, Any]:
+    """The checked column values of a new observation (without its id)."""
     entry = _catalog_entry(new.code, "code")
     category = new.category or entry["category"]
     checked_choice(category, OBSERVATION_CATEGORIES, "category")
@@ -229,26 +242,26 @@ def observation_row(
         checked_choice(new.interpretation, INTERPRETATIONS, "interpretation")
     checked_time(new.effective_at, "effective_at")
     values = _checked_values(new, entry)
-    return Observation(
-        resident_id=resident_id,
-        encounter_id=checked_encounter(session, new.encounter_id, resident_id, "encounter_id"),
-        institution_id=institution_id,
-        practitioner_id=checked_practitioner(
+    return {
+        "resident_id": resident_id,
+        "encounter_id": checked_encounter(session, new.encounter_id, resident_id, "encounter_id"),
+        "institution_id": institution_id,
+        "practitioner_id": checked_practitioner(
             session, actor, new.practitioner_id, institution_id, "practitioner_id"
         ),
-        report_id=_checked_report(session, new.report_id, resident_id),
-        category=category,
-        code_system=OBSERVATION_SYSTEM,
-        code=new.code,
-        value=values.value,
-        unit=values.unit,
-        value_text=values.value_text,
-        components=values.components,
-        interpretation=new.interpretation or values.interpretation,
-        critical=values.critical if new.critical is None else new.critical,
-        status=new.status,
-        effective_at=new.effective_at,
-    )
+        "report_id": _checked_report(session, new.report_id, resident_id),
+        "category": category,
+        "code_system": OBSERVATION_SYSTEM,
+        "code": new.code,
+        "value": values.value,
+        "unit": values.unit,
+        "value_text": values.value_text,
+        "components": values.components,
+        "interpretation": new.interpretation or values.interpretation,
+        "critical": values.critical if new.critical is None else new.critical,
+        "status": new.status,
+        "effective_at": new.effective_at,
+    }
 
 
 def _checked_report(
@@ -283,20 +296,26 @@ def record_observations(
     encounter_ids = {n.encounter_id for n in news if n.encounter_id is not None}
     # Held while the rows are checked: each encounter check then finds its row in the session.
     loaded = list(session.scalars(select(Encounter).where(Encounter.id.in_(encounter_ids))))
-    rows: list[Observation | DomainError] = []
+    rows: list[dict[str, Any] | DomainError] = []
     for new in news:
         try:
             resident_id = writable_resident(session, actor, new.resident_id)
             institution_id = recording_institution(session, actor, new.institution_id)
-            rows.append(observation_row(session, actor, new, resident_id, institution_id))
+            values = observation_values(session, actor, new, resident_id, institution_id)
+            rows.append({"id": uuid7(), **values})
         except DomainError as error:
             rows.append(error)
-    good = [r for r in rows if isinstance(r, Observation)]
-    insert_rows(session, good)
-    for row in good:
-        audit_change(session, actor, "create", "observation", row, f"code={row.code}")
+    good = [r for r in rows if isinstance(r, dict)]
+    insert_values(session, Observation.__table__, good)  # type: ignore[arg-type]
+    for values in good:
+        audit_created(session, actor, "observation", values, f"code={values['code']}")
     del loaded
-    return [r if isinstance(r, DomainError) else _observation_view(r) for r in rows]
+    return [r if isinstance(r, DomainError) else _view_of_values(r) for r in rows]
+
+
+def _view_of_values(values: dict[str, Any]) -> ObservationView:
+    parts = tuple(ObservationComponent(**c) for c in values["components"] or ())
+    return view_of_values(ObservationView, values, components=parts)
 
 
 def get_observation(
