@@ -102,15 +102,39 @@ def checked_practitioner(
 
 
 def checked_encounter(
-    session: Session, encounter_id: uuid.UUID | None, resident_id: uuid.UUID, field: str
+    session: Session,
+    encounter_id: uuid.UUID | None,
+    resident_id: uuid.UUID,
+    field: str,
+    residents: dict[uuid.UUID, uuid.UUID] | None = None,
 ) -> uuid.UUID | None:
-    """An encounter of this resident, or ``invalid_field(field)``."""
+    """An encounter of this resident, or ``invalid_field(field)``.
+
+    ``residents``: each encounter's resident, asked once for a batch (``encounter_residents``);
+    an encounter not in it is looked up as usual.
+    """
     if encounter_id is None:
         return None
-    encounter = session.get(Encounter, encounter_id)
-    if encounter is None or encounter.resident_id != resident_id:
+    if residents is not None and encounter_id in residents:
+        held: uuid.UUID | None = residents[encounter_id]
+    else:
+        encounter = session.get(Encounter, encounter_id)
+        held = encounter.resident_id if encounter is not None else None
+    if held is None or held != resident_id:
         raise invalid_field(field, "No such encounter of this resident", "该居民无此就诊记录")
-    return encounter.id
+    return encounter_id
+
+
+def encounter_residents(
+    session: Session, encounter_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The resident of each of these encounters (those that exist), in one query."""
+    if not encounter_ids:
+        return {}
+    rows = session.execute(
+        select(Encounter.id, Encounter.resident_id).where(Encounter.id.in_(encounter_ids))
+    )
+    return {encounter_id: resident_id for encounter_id, resident_id in rows}
 
 
 def checked_diagnosis(code: str | None, field: str, *, required: bool = True) -> str | None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yigongti.clinical.codes import (
@@ -20,7 +19,7 @@ from yigongti.clinical.codes import (
     OBSERVATION_SYSTEM,
     observation_catalog,
 )
-from yigongti.clinical.models import DiagnosticReport, Encounter, Observation
+from yigongti.clinical.models import DiagnosticReport, Observation
 from yigongti.clinical.service.common import (
     audit_change,
     audit_created,
@@ -30,6 +29,7 @@ from yigongti.clinical.service.common import (
     checked_practitioner,
     checked_time,
     checked_transition,
+    encounter_residents,
     filters_text,
     period,
     recording_institution,
@@ -226,8 +226,10 @@ def observation_values(
     new: NewObservation,
     resident_id: uuid.UUID,
     institution_id: uuid.UUID,
+    encounters: dict[uuid.UUID, uuid.UUID] | None = None,
 ) -> dict[str, Any]:
-    """The checked column values of a new observation (without its id)."""
+    """The checked column values of a new observation (without its id); ``encounters``: the
+    residents of the batch's encounters, asked once."""
     entry = _catalog_entry(new.code, "code")
     category = new.category or entry["category"]
     checked_choice(category, OBSERVATION_CATEGORIES, "category")
@@ -244,7 +246,9 @@ def observation_values(
     values = _checked_values(new, entry)
     return {
         "resident_id": resident_id,
-        "encounter_id": checked_encounter(session, new.encounter_id, resident_id, "encounter_id"),
+        "encounter_id": checked_encounter(
+            session, new.encounter_id, resident_id, "encounter_id", encounters
+        ),
         "institution_id": institution_id,
         "practitioner_id": checked_practitioner(
             session, actor, new.practitioner_id, institution_id, "practitioner_id"
@@ -294,14 +298,15 @@ def record_observations(
     insert for all that pass, one audit row each; per observation its view or the error that
     refused it."""
     encounter_ids = {n.encounter_id for n in news if n.encounter_id is not None}
-    # Held while the rows are checked: each encounter check then finds its row in the session.
-    loaded = list(session.scalars(select(Encounter).where(Encounter.id.in_(encounter_ids))))
+    encounters = encounter_residents(session, encounter_ids)
     rows: list[dict[str, Any] | DomainError] = []
     for new in news:
         try:
             resident_id = writable_resident(session, actor, new.resident_id)
             institution_id = recording_institution(session, actor, new.institution_id)
-            values = observation_values(session, actor, new, resident_id, institution_id)
+            values = observation_values(
+                session, actor, new, resident_id, institution_id, encounters
+            )
             rows.append({"id": uuid7(), **values})
         except DomainError as error:
             rows.append(error)
@@ -309,7 +314,6 @@ def record_observations(
     insert_values(session, Observation.__table__, good)  # type: ignore[arg-type]
     for values in good:
         audit_created(session, actor, "observation", values, f"code={values['code']}")
-    del loaded
     return [r if isinstance(r, DomainError) else _view_of_values(r) for r in rows]
 
 
