@@ -19,6 +19,7 @@ then rejected with the reason). A line without an ``id`` is keyed by its content
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 import uuid
 from collections import Counter
@@ -57,6 +58,9 @@ from yigongti.security import Actor, audit
 
 BATCH_LINES = 500
 CHECK_AHEAD_FROM = 6  # batches: a shorter file is not worth starting a second process
+# With two cores or fewer the second process competes with this one and the database (measured
+# slower on a shared two-core machine): lines are then checked here unless asked otherwise.
+SPARE_CORES_ABOVE = 2
 ERRORS_FILE = "errors.ndjson"
 # Kinds others refer to come first; the rest after, in file order.
 _RANK = {
@@ -80,7 +84,7 @@ class ImportOptions:
     source: str
     max_line_bytes: int = MAX_LINE_BYTES
     batch_lines: int = BATCH_LINES
-    check_ahead_from: int = CHECK_AHEAD_FROM
+    check_ahead_from: int | None = None  # None: CHECK_AHEAD_FROM with cores to spare, else never
 
 
 @dataclass
@@ -205,9 +209,18 @@ def _checked_in_worker(lines: list[tuple[int, bytes]], max_line_bytes: int) -> C
     return checked_lines(lines, max_line_bytes)
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class _Checker:
-    """Checks each batch's lines; for a long file a second process checks the next batch's
-    lines while this one writes the current batch (the same checks, on another core).
+    """Checks each batch's lines; for a long file, on a machine with cores to spare, a second
+    process checks the next batch's lines while this one writes the current batch (the same
+    checks, on another core).
 
     Until the second process has answered once (it starts cold), a batch it has not checked
     yet is checked here; should it fail, every batch is checked here.
@@ -216,7 +229,10 @@ class _Checker:
     def __init__(self, options: ImportOptions, batches: int) -> None:
         self.max_line_bytes = options.max_line_bytes
         self.pool: ProcessPoolExecutor | None = None
-        if batches >= options.check_ahead_from:
+        start = options.check_ahead_from
+        if start is None and _cores() > SPARE_CORES_ABOVE:
+            start = CHECK_AHEAD_FROM
+        if start is not None and batches >= start:
             self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         self.future: Future[Checked] | None = None
         self.future_index = -1
