@@ -273,3 +273,20 @@ def test_a_batch_links_each_record_as_one_by_one_and_writes_nothing_for_a_refuse
     assert kinds == ["linked", "linked", "review", "new", "linked", "error", "review"]
     assert written == sources + 6  # the refused record left no source record
     assert registered == residents + 1
+
+
+def test_a_batch_re_sending_a_medical_record_number_updates_its_source_record(
+    engine: Engine,
+) -> None:
+    with unit_of_work(engine) as session:
+        resident = make_resident(session, places(session).village)
+        clerk = actor(session, "window_clerk")
+        first = record_of(session, resident)
+        again = record_of(session, resident, mrn=first.mrn, phone="13800000000")
+        sources = session.scalar(select(func.count()).select_from(SourceRecord))
+        outcomes = empi.link_records(session, clerk, [first, again])
+        assert [(o.decision, o.resident_id) for o in outcomes] == [  # type: ignore[union-attr]
+            ("linked", resident.id),
+            ("linked", resident.id),
+        ]
+        assert session.scalar(select(func.count()).select_from(SourceRecord)) == sources + 1
