@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,10 +17,14 @@ from sqlalchemy.orm import Session
 
 from tests.interop.bulk.conftest import finished, kick_off_import, lines_of, ndjson
 from tests.interop.fhir.conftest import Fhir
-from tests.support import count_rows, new_id_number, places, user_of
+from tests.support import actor, count_rows, new_id_number, places, user_of
 from yigongti.bench.ingest.mix import encounter_resource, observation_resource, patient_resource
 from yigongti.clinical.models import Encounter
+from yigongti.db import unit_of_work
+from yigongti.interop.bulk import ImportOptions, open_job, run_import
 from yigongti.interop.bulk.models import ImportedResource
+from yigongti.interop.bulk.service import importer
+from yigongti.interop.bulk.service.lines import MAX_LINE_BYTES
 from yigongti.interop.fhir.context import Context
 from yigongti.interop.fhir.errors import invalid
 from yigongti.interop.fhir.resource import RESOURCE_TYPES, ResourceType
@@ -242,3 +250,78 @@ def test_patient_lines_go_through_the_patient_index_linked_new_or_held_for_revie
     assert [e["extension"][0]["valueInteger"] for e in errors] == [1]
     assert errors[0]["issue"][0]["code"] == "informational"
     assert count_rows(engine, "empi_reviews") >= 1
+
+
+def test_a_changed_line_updates_its_resource_once(
+    fhir: Callable[[str], Fhir], engine: Engine
+) -> None:
+    (patient,) = _patients(engine, 1)
+    visit = encounter_resource("e1", "Patient/p0", _center(engine), VISIT)
+    pulse = observation_resource("o1", "Patient/p0", "Encounter/e1", VISIT + timedelta(minutes=5))
+    clerk = fhir("window_clerk")
+    first = finished(clerk, kick_off_import(clerk, ndjson(patient, visit, pulse))).json()
+    assert first["extension"]["created"] == 3
+    amended = {**pulse, "status": "amended"}
+
+    changed = finished(clerk, kick_off_import(clerk, ndjson(patient, visit, amended))).json()
+    again = finished(clerk, kick_off_import(clerk, ndjson(patient, visit, amended))).json()
+
+    assert changed["extension"] | {"createdByType": {}} == {
+        "lines": 3,
+        "created": 0,
+        "updated": 1,
+        "unchanged": 2,
+        "rejected": 0,
+        "createdByType": {},
+    }
+    assert (again["extension"]["updated"], again["extension"]["unchanged"]) == (0, 3)
+    with Session(engine) as session:
+        ours = {r.resource_type: r.resource_id for r in session.scalars(select(ImportedResource))}
+    assert clerk.get(f"Observation/{ours['Observation']}").json()["status"] == "amended"
+
+
+def test_lines_checked_ahead_by_a_second_process_are_imported_and_rejected_alike(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A long file's next batch is checked in a second process: same outcome, line by line."""
+    patients = _patients(engine, 4)
+    visits = [
+        encounter_resource(f"e{i}", f"Patient/p{i}", _center(engine), VISIT) for i in range(4)
+    ]
+    lines = [*patients, {**patients[0], "id": "p9", "gender": "unknown"}, "{not json", *visits]
+    path = tmp_path / "import.ndjson"
+    path.write_bytes(ndjson(*lines))
+    with unit_of_work(engine) as session:
+        clerk = actor(session, "window_clerk")
+        job_id = open_job(session, clerk, "import", "test", {"source": "his"}, "lines").id
+    options = ImportOptions(source="his", batch_lines=1, check_ahead_from=2)
+
+    manifest = run_import(engine, clerk, job_id, path, options, "http://test.invalid/fhir")
+
+    assert manifest["extension"] | {"createdByType": {}} == {
+        "lines": 10,
+        "created": 8,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 2,
+        "createdByType": {},
+    }
+    errors = [json.loads(line) for line in (tmp_path / "errors.ndjson").read_text().splitlines()]
+    assert [(e["extension"][0]["valueInteger"], e["issue"][0]["code"]) for e in errors] == [
+        (5, "invalid"),
+        (6, "structure"),
+    ]
+
+
+def test_the_checking_process_answers_each_line_as_it_is_checked_here(engine: Engine) -> None:
+    """The second process (started afresh) registers the resource types and checks alike."""
+    (patient,) = _patients(engine, 1)
+    raw = ndjson(patient, {**patient, "id": "p2", "gender": "unknown"}, "{not json", patient)
+    lines = [(n, line) for n, line in enumerate(raw.splitlines(keepends=True), start=1)]
+    lines.append((5, b'{"resourceType": "Basic", "id": "b", "code": {"text": "x"}}\n'))
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        there = pool.submit(importer._checked_in_worker, lines, MAX_LINE_BYTES).result()
+    here = importer.checked_lines(lines, MAX_LINE_BYTES)
+    assert there == here
+    kinds = [type(c).__name__ for c in here]
+    assert kinds == ["Candidate", "Candidate", "tuple", "Candidate", "tuple"]

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from tests.interop.empi.conftest import record_of, stranger
 from tests.support import actor, count_rows, new_id_number, places
@@ -188,3 +189,104 @@ def test_an_institutions_account_cannot_send_another_institutions_records(
             with pytest.raises(Forbidden):
                 empi.link_record(session, actor(session, role), record)
     assert count_rows(engine, "empi_source_records") == 0
+
+
+def _batch_records(session: Session) -> list[empi.PatientRecord]:
+    """Records of every kind: on the ID number, probabilistic, review, new, a second record of
+    that new person in the same batch, a refused one, and a held ID under another name."""
+    village = places(session).village
+    known = make_resident(session, village, birth_date=date(1970, 5, 6))
+    parent = make_resident(session, village, name="楼海峰", birth_date=date(1990, 3, 1))
+    child = make_resident(
+        session,
+        village,
+        name="楼子涵",
+        birth_date=date(2025, 6, 9),
+        sex="female",
+        id_number=None,
+        phone=parent.phone,
+    )
+    doubtful = make_resident(
+        session, village, name="鲍秀娥", sex="female", birth_date=date(1948, 7, 14)
+    )
+    number = new_id_number(session, date(1931, 2, 3))
+    return [
+        record_of(session, known),
+        record_of(session, child, name="楼子晗"),
+        record_of(
+            session,
+            doubtful,
+            birth_date=date(1948, 7, 24),
+            id_number=None,
+            phone=None,
+            address=None,
+        ),
+        stranger(session, id_number=number),
+        stranger(session, id_number=number, name="欧阳昕"),
+        stranger(session, id_number="110101193102030000"),
+        record_of(session, known, name="完颜守绪", birth_date=date(1931, 2, 3)),
+    ]
+
+
+def _summary(outcomes: list) -> list[tuple]:
+    """Outcomes with the ids of residents registered in the run replaced by their order."""
+    new_ids: dict[object, int] = {}
+    out = []
+    for o in outcomes:
+        if not isinstance(o, empi.LinkOutcome):
+            out.append(("error", type(o).__name__))
+            continue
+        if o.decision == "new":
+            new_ids[o.resident_id] = len(new_ids)
+        who = f"new#{new_ids[o.resident_id]}" if o.resident_id in new_ids else o.resident_id
+        out.append((o.decision, o.method, who))
+    return out
+
+
+def test_a_batch_links_each_record_as_one_by_one_and_writes_nothing_for_a_refused_one(
+    engine: Engine,
+) -> None:
+    with unit_of_work(engine) as session:
+        records = _batch_records(session)
+    single: list = []
+    with Session(engine) as session:
+        clerk = actor(session, "window_clerk")
+        for record in records:
+            try:
+                with session.begin_nested():
+                    single.append(empi.link_record(session, clerk, record))
+            except (Invalid, Forbidden) as error:
+                single.append(error)
+        session.rollback()
+    with Session(engine) as session:
+        sources, residents = (
+            count_rows(engine, "empi_source_records"),
+            count_rows(engine, "residents"),
+        )
+        batch = empi.link_records(session, actor(session, "window_clerk"), records)
+        written = session.scalar(select(func.count()).select_from(SourceRecord))
+        registered = session.scalar(select(func.count()).select_from(Resident))
+        session.rollback()
+
+    assert _summary(batch) == _summary(single)
+    kinds = [s[0] for s in _summary(batch)]
+    assert kinds == ["linked", "linked", "review", "new", "linked", "error", "review"]
+    assert written == sources + 6  # the refused record left no source record
+    assert registered == residents + 1
+
+
+def test_a_batch_re_sending_a_medical_record_number_updates_its_source_record(
+    engine: Engine,
+) -> None:
+    with unit_of_work(engine) as session:
+        resident = make_resident(session, places(session).village)
+        clerk = actor(session, "window_clerk")
+        first = record_of(session, resident)
+        again = record_of(session, resident, mrn=first.mrn, phone="13800000000")
+        sources = session.scalar(select(func.count()).select_from(SourceRecord))
+        outcomes = empi.link_records(session, clerk, [first, again])
+        assert [(o.decision, o.resident_id) for o in outcomes] == [  # type: ignore[union-attr]
+            ("linked", resident.id),
+            ("linked", resident.id),
+        ]
+        assert session.scalar(select(func.count()).select_from(SourceRecord)) == sources + 1

@@ -39,6 +39,12 @@ def view_of(cls: type[V], row: object, **overrides: Any) -> V:
     return cls(**values, **overrides)
 
 
+def view_of_values(cls: type[V], values: dict[str, Any], **overrides: Any) -> V:
+    """A frozen view of a new row given as its column values (bulk paths)."""
+    taken = {f.name: values[f.name] for f in fields(cls) if f.name not in overrides}  # type: ignore[arg-type]
+    return cls(**taken, **overrides)
+
+
 def writable_resident(session: Session, actor: Actor, resident_id: uuid.UUID) -> uuid.UUID:
     """The resident a record is written for: the actor may write records and see him."""
     actor.require(roles.RESIDENT_WRITE)
@@ -96,15 +102,39 @@ def checked_practitioner(
 
 
 def checked_encounter(
-    session: Session, encounter_id: uuid.UUID | None, resident_id: uuid.UUID, field: str
+    session: Session,
+    encounter_id: uuid.UUID | None,
+    resident_id: uuid.UUID,
+    field: str,
+    residents: dict[uuid.UUID, uuid.UUID] | None = None,
 ) -> uuid.UUID | None:
-    """An encounter of this resident, or ``invalid_field(field)``."""
+    """An encounter of this resident, or ``invalid_field(field)``.
+
+    ``residents``: each encounter's resident, asked once for a batch (``encounter_residents``);
+    an encounter not in it is looked up as usual.
+    """
     if encounter_id is None:
         return None
-    encounter = session.get(Encounter, encounter_id)
-    if encounter is None or encounter.resident_id != resident_id:
+    if residents is not None and encounter_id in residents:
+        held: uuid.UUID | None = residents[encounter_id]
+    else:
+        encounter = session.get(Encounter, encounter_id)
+        held = encounter.resident_id if encounter is not None else None
+    if held is None or held != resident_id:
         raise invalid_field(field, "No such encounter of this resident", "该居民无此就诊记录")
-    return encounter.id
+    return encounter_id
+
+
+def encounter_residents(
+    session: Session, encounter_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The resident of each of these encounters (those that exist), in one query."""
+    if not encounter_ids:
+        return {}
+    rows = session.execute(
+        select(Encounter.id, Encounter.resident_id).where(Encounter.id.in_(encounter_ids))
+    )
+    return {encounter_id: resident_id for encounter_id, resident_id in rows}
 
 
 def checked_diagnosis(code: str | None, field: str, *, required: bool = True) -> str | None:
@@ -198,6 +228,26 @@ def audit_change(
     """One audit row for creating or changing a record of a person."""
     audit.record(
         session, actor, action, object_type, row.id, person_id=row.resident_id, detail=detail
+    )
+
+
+def audit_created(
+    session: Session,
+    actor: Actor,
+    object_type: str,
+    values: dict[str, Any],
+    detail: str | None = None,
+) -> None:
+    """One audit row for a record created from column values (bulk paths), as ``audit_change``
+    writes for a created row."""
+    audit.record(
+        session,
+        actor,
+        "create",
+        object_type,
+        values["id"],
+        person_id=values["resident_id"],
+        detail=detail,
     )
 
 

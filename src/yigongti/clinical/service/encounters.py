@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from yigongti.clinical.codes import ENCOUNTER_KINDS
 from yigongti.clinical.models import Condition, Encounter
 from yigongti.clinical.service.common import (
     audit_change,
+    audit_created,
     audit_read,
     checked_choice,
     checked_diagnosis,
@@ -23,10 +25,12 @@ from yigongti.clinical.service.common import (
     recording_institution,
     scoped_search,
     view_of,
+    view_of_values,
     visible_row,
     writable_resident,
 )
-from yigongti.kernel import DomainError, invalid_field
+from yigongti.db.bulk import insert_values
+from yigongti.kernel import DomainError, invalid_field, uuid7
 from yigongti.registry import get_institution
 from yigongti.security import Actor
 
@@ -88,24 +92,35 @@ def record_encounters(
     session: Session, actor: Actor, news: list[NewEncounter]
 ) -> list[EncounterView | DomainError]:
     """Record many encounters at once (bulk import): the same checks as ``record_encounter``
-    for each, one insert for all that pass, one audit row each; per encounter its view or
-    the error that refused it (nothing is written for a refused one)."""
-    rows: list[Encounter | DomainError] = []
+    for each, one multi-row insert for all that pass, one audit row each; per encounter its
+    view or the error that refused it (nothing is written for a refused one)."""
+    rows: list[dict[str, Any] | DomainError] = []
     for new in news:
         try:
-            rows.append(_encounter_row(session, actor, new))
+            rows.append({"id": uuid7(), **_encounter_values(session, actor, new)})
         except DomainError as error:
             rows.append(error)
-    good = [r for r in rows if isinstance(r, Encounter)]
-    session.add_all(good)
-    session.flush()
-    for row in good:
-        audit_change(session, actor, "create", "encounter", row)
-    return [r if isinstance(r, DomainError) else _encounter_view(r) for r in rows]
+    good = [r for r in rows if isinstance(r, dict)]
+    insert_values(session, Encounter.__table__, good)  # type: ignore[arg-type]
+    for values in good:
+        audit_created(session, actor, "encounter", values)
+    return [
+        r if isinstance(r, DomainError) else view_of_values(EncounterView, r, status=_status(r))
+        for r in rows
+    ]
+
+
+def _status(values: dict[str, Any]) -> str:
+    return "finished" if values["ended_at"] is not None else "in-progress"
 
 
 def _encounter_row(session: Session, actor: Actor, new: NewEncounter) -> Encounter:
     """A checked, unsaved encounter row."""
+    return Encounter(**_encounter_values(session, actor, new))
+
+
+def _encounter_values(session: Session, actor: Actor, new: NewEncounter) -> dict[str, Any]:
+    """The checked column values of a new encounter (without its id)."""
     resident_id = writable_resident(session, actor, new.resident_id)
     institution_id = recording_institution(session, actor, new.institution_id)
     checked_choice(new.kind, ENCOUNTER_KINDS, "kind")
@@ -127,24 +142,24 @@ def _encounter_row(session: Session, actor: Actor, new: NewEncounter) -> Encount
         if new.referred_from_id
         else None
     )
-    encounter = Encounter(
-        resident_id=resident_id,
-        institution_id=institution_id,
-        department_id=new.department_id,
-        practitioner_id=checked_practitioner(
+    values = {
+        "resident_id": resident_id,
+        "institution_id": institution_id,
+        "department_id": new.department_id,
+        "practitioner_id": checked_practitioner(
             session, actor, new.practitioner_id, institution_id, "practitioner_id"
         ),
-        kind=new.kind,
-        started_at=new.started_at,
-        ended_at=new.ended_at,
-        diagnosis_code=checked_diagnosis(new.diagnosis_code, "diagnosis_code"),
-        total_fen=new.total_fen,
-        referral=new.referral,
-        referred_from_id=referred_from,
-    )
+        "kind": new.kind,
+        "started_at": new.started_at,
+        "ended_at": new.ended_at,
+        "diagnosis_code": checked_diagnosis(new.diagnosis_code, "diagnosis_code"),
+        "total_fen": new.total_fen,
+        "referral": new.referral,
+        "referred_from_id": referred_from,
+    }
     if new.department_id is not None:
         _check_department(session, new.department_id, institution_id)
-    return encounter
+    return values
 
 
 def _check_department(

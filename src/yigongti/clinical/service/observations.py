@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yigongti.clinical.codes import (
@@ -20,24 +19,28 @@ from yigongti.clinical.codes import (
     OBSERVATION_SYSTEM,
     observation_catalog,
 )
-from yigongti.clinical.models import DiagnosticReport, Encounter, Observation
+from yigongti.clinical.models import DiagnosticReport, Observation
 from yigongti.clinical.service.common import (
     audit_change,
+    audit_created,
     audit_read,
     checked_choice,
     checked_encounter,
     checked_practitioner,
     checked_time,
     checked_transition,
+    encounter_residents,
     filters_text,
     period,
     recording_institution,
     scoped_search,
     view_of,
+    view_of_values,
     visible_row,
     writable_resident,
 )
-from yigongti.kernel import DomainError, invalid_field
+from yigongti.db.bulk import insert_values
+from yigongti.kernel import DomainError, invalid_field, uuid7
 from yigongti.security import Actor
 
 INTERPRETATIONS = ("H", "L", "N")
@@ -214,6 +217,19 @@ def observation_row(
     institution_id: uuid.UUID,
 ) -> Observation:
     """A checked, unsaved observation row (also the results of a diagnostic report)."""
+    return Observation(**observation_values(session, actor, new, resident_id, institution_id))
+
+
+def observation_values(
+    session: Session,
+    actor: Actor,
+    new: NewObservation,
+    resident_id: uuid.UUID,
+    institution_id: uuid.UUID,
+    encounters: dict[uuid.UUID, uuid.UUID] | None = None,
+) -> dict[str, Any]:
+    """The checked column values of a new observation (without its id); ``encounters``: the
+    residents of the batch's encounters, asked once."""
     entry = _catalog_entry(new.code, "code")
     category = new.category or entry["category"]
     checked_choice(category, OBSERVATION_CATEGORIES, "category")
@@ -228,26 +244,28 @@ def observation_row(
         checked_choice(new.interpretation, INTERPRETATIONS, "interpretation")
     checked_time(new.effective_at, "effective_at")
     values = _checked_values(new, entry)
-    return Observation(
-        resident_id=resident_id,
-        encounter_id=checked_encounter(session, new.encounter_id, resident_id, "encounter_id"),
-        institution_id=institution_id,
-        practitioner_id=checked_practitioner(
+    return {
+        "resident_id": resident_id,
+        "encounter_id": checked_encounter(
+            session, new.encounter_id, resident_id, "encounter_id", encounters
+        ),
+        "institution_id": institution_id,
+        "practitioner_id": checked_practitioner(
             session, actor, new.practitioner_id, institution_id, "practitioner_id"
         ),
-        report_id=_checked_report(session, new.report_id, resident_id),
-        category=category,
-        code_system=OBSERVATION_SYSTEM,
-        code=new.code,
-        value=values.value,
-        unit=values.unit,
-        value_text=values.value_text,
-        components=values.components,
-        interpretation=new.interpretation or values.interpretation,
-        critical=values.critical if new.critical is None else new.critical,
-        status=new.status,
-        effective_at=new.effective_at,
-    )
+        "report_id": _checked_report(session, new.report_id, resident_id),
+        "category": category,
+        "code_system": OBSERVATION_SYSTEM,
+        "code": new.code,
+        "value": values.value,
+        "unit": values.unit,
+        "value_text": values.value_text,
+        "components": values.components,
+        "interpretation": new.interpretation or values.interpretation,
+        "critical": values.critical if new.critical is None else new.critical,
+        "status": new.status,
+        "effective_at": new.effective_at,
+    }
 
 
 def _checked_report(
@@ -276,26 +294,32 @@ def record_observations(
     session: Session, actor: Actor, news: list[NewObservation]
 ) -> list[ObservationView | DomainError]:
     """Record many observations at once (bulk import): the same checks as
-    ``record_observation`` for each (their encounters loaded in one query), one insert for all
-    that pass, one audit row each; per observation its view or the error that refused it."""
+    ``record_observation`` for each (their encounters loaded in one query), one multi-row
+    insert for all that pass, one audit row each; per observation its view or the error that
+    refused it."""
     encounter_ids = {n.encounter_id for n in news if n.encounter_id is not None}
-    # Held while the rows are checked: each encounter check then finds its row in the session.
-    loaded = list(session.scalars(select(Encounter).where(Encounter.id.in_(encounter_ids))))
-    rows: list[Observation | DomainError] = []
+    encounters = encounter_residents(session, encounter_ids)
+    rows: list[dict[str, Any] | DomainError] = []
     for new in news:
         try:
             resident_id = writable_resident(session, actor, new.resident_id)
             institution_id = recording_institution(session, actor, new.institution_id)
-            rows.append(observation_row(session, actor, new, resident_id, institution_id))
+            values = observation_values(
+                session, actor, new, resident_id, institution_id, encounters
+            )
+            rows.append({"id": uuid7(), **values})
         except DomainError as error:
             rows.append(error)
-    good = [r for r in rows if isinstance(r, Observation)]
-    session.add_all(good)
-    session.flush()
-    for row in good:
-        audit_change(session, actor, "create", "observation", row, f"code={row.code}")
-    del loaded
-    return [r if isinstance(r, DomainError) else _observation_view(r) for r in rows]
+    good = [r for r in rows if isinstance(r, dict)]
+    insert_values(session, Observation.__table__, good)  # type: ignore[arg-type]
+    for values in good:
+        audit_created(session, actor, "observation", values, f"code={values['code']}")
+    return [r if isinstance(r, DomainError) else _view_of_values(r) for r in rows]
+
+
+def _view_of_values(values: dict[str, Any]) -> ObservationView:
+    parts = tuple(ObservationComponent(**c) for c in values["components"] or ())
+    return view_of_values(ObservationView, values, components=parts)
 
 
 def get_observation(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import uuid
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from yigongti.db import page
 from yigongti.kernel import Conflict, NotFound, invalid_field
@@ -38,6 +39,22 @@ def get_village(session: Session, village_id: uuid.UUID) -> Village:
     if village is None:
         raise NotFound(en="No such village or community", zh="村（社区）不存在")
     return village
+
+
+def villages_with_towns(session: Session, village_ids: Iterable[uuid.UUID]) -> list[Village]:
+    """The villages (those that exist) with their towns loaded, in one query.
+
+    For batches: while the caller holds the list, ``get_village`` and ``village.town`` answer
+    from the session without asking the database again.
+    """
+    wanted = set(village_ids)
+    if not wanted:
+        return []
+    return list(
+        session.scalars(
+            select(Village).options(joinedload(Village.town)).where(Village.id.in_(wanted))
+        )
+    )
 
 
 def list_villages(session: Session, town_id: uuid.UUID) -> list[Village]:

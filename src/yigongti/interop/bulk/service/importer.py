@@ -18,26 +18,31 @@ then rejected with the reason). A line without an ``id`` is keyed by its content
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 import orjson
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, event, update
 from sqlalchemy.orm import Session
 
 from yigongti import registry
 from yigongti.db import unit_of_work
+from yigongti.db.bulk import insert_values
 from yigongti.interop.bulk.models import ImportedResource
 from yigongti.interop.bulk.service import jobs
 from yigongti.interop.bulk.service.lines import (
     MAX_LINE_BYTES,
     Candidate,
     Key,
+    MapRow,
     Rejected,
     candidate,
     imported,
@@ -52,6 +57,10 @@ from yigongti.kernel import DomainError, now, uuid7
 from yigongti.security import Actor, audit
 
 BATCH_LINES = 500
+CHECK_AHEAD_FROM = 6  # batches: a shorter file is not worth starting a second process
+# With two cores or fewer the second process competes with this one and the database (measured
+# slower on a shared two-core machine): lines are then checked here unless asked otherwise.
+SPARE_CORES_ABOVE = 2
 ERRORS_FILE = "errors.ndjson"
 # Kinds others refer to come first; the rest after, in file order.
 _RANK = {
@@ -69,11 +78,13 @@ _TYPE = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]+)"')
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """How an import runs: the source its ids belong to, the longest line, the batch size."""
+    """How an import runs: the source its ids belong to, the longest line, the batch size, and
+    from how many batches on a second process checks lines ahead."""
 
     source: str
     max_line_bytes: int = MAX_LINE_BYTES
     batch_lines: int = BATCH_LINES
+    check_ahead_from: int | None = None  # None: CHECK_AHEAD_FROM with cores to spare, else never
 
 
 @dataclass
@@ -143,17 +154,18 @@ def run_import(
     tally = Tally()
     with unit_of_work(engine) as session:
         jobs.advance(session, job_id, 0, total)
-    with path.open("rb") as stream:
-        for group in groups:
-            for batch in _chunks(group, options.batch_lines):
-                lines = [(line.number, _read(stream, line)) for line in batch]
-                done = _committed_batch(
-                    engine, actor, base_url, job_id, lines, options, tally, total
-                )
-                if done is None:
-                    return {}
-                tally.merge(done, len(lines))
-                _append_outcomes(errors_path, done.rejected)
+    batches = [batch for group in groups for batch in _chunks(group, options.batch_lines)]
+    with path.open("rb") as stream, _Checker(options, len(batches)) as checker:
+        ahead = _lines_of(stream, batches[0]) if batches else []
+        for index in range(len(batches)):
+            lines = ahead
+            ahead = _lines_of(stream, batches[index + 1]) if index + 1 < len(batches) else []
+            checked = checker.checked(index, lines, ahead)
+            done = _committed_batch(engine, actor, base_url, job_id, checked, options, tally, total)
+            if done is None:
+                return {}
+            tally.merge(done, len(lines))
+            _append_outcomes(errors_path, done.rejected)
     manifest = _manifest(base_url, job_id, tally)
     with unit_of_work(engine) as session:
         jobs.advance(session, job_id, tally.lines, total)
@@ -169,6 +181,99 @@ def _chunks(lines: list[_Line], size: int) -> Iterator[list[_Line]]:
 def _read(stream: BinaryIO, line: _Line) -> bytes:
     stream.seek(line.offset)
     return stream.read(line.length)
+
+
+def _lines_of(stream: BinaryIO, batch: list[_Line]) -> list[tuple[int, bytes]]:
+    return [(line.number, _read(stream, line)) for line in batch]
+
+
+Checked = list[Candidate | tuple[int, list[Issue]]]
+
+
+def checked_lines(lines: list[tuple[int, bytes]], max_line_bytes: int) -> Checked:
+    """Each line as a candidate (JSON, R4B model, keyed), or its number and the issues that
+    reject it."""
+    out: Checked = []
+    for number, raw in lines:
+        try:
+            out.append(candidate(number, raw, max_line_bytes))
+        except Rejected as error:
+            out.append((number, error.issues))
+    return out
+
+
+def _checked_in_worker(lines: list[tuple[int, bytes]], max_line_bytes: int) -> Checked:
+    """``checked_lines`` in the checking process (whose resource types register first)."""
+    from yigongti.interop.fhir import resources  # noqa: F401 - registers every type
+
+    return checked_lines(lines, max_line_bytes)
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class _Checker:
+    """Checks each batch's lines; for a long file, on a machine with cores to spare, a second
+    process checks the next batch's lines while this one writes the current batch (the same
+    checks, on another core).
+
+    Until the second process has answered once (it starts cold), a batch it has not checked
+    yet is checked here; should it fail, every batch is checked here.
+    """
+
+    def __init__(self, options: ImportOptions, batches: int) -> None:
+        self.max_line_bytes = options.max_line_bytes
+        self.pool: ProcessPoolExecutor | None = None
+        start = options.check_ahead_from
+        if start is None and _cores() > SPARE_CORES_ABOVE:
+            start = CHECK_AHEAD_FROM
+        if start is not None and batches >= start:
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self.future: Future[Checked] | None = None
+        self.future_index = -1
+        self.warm = False
+
+    def __enter__(self) -> _Checker:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def checked(
+        self, index: int, lines: list[tuple[int, bytes]], ahead: list[tuple[int, bytes]]
+    ) -> Checked:
+        """Batch ``index``'s lines checked; the next batch's (``ahead``) given to the worker."""
+        result = None
+        future = self.future
+        if future is not None and self.future_index == index and (self.warm or future.done()):
+            self.future = None
+            try:
+                result = future.result()
+                self.warm = True
+            except Exception:  # a broken worker: everything is checked here from now on
+                self._stop()
+        if result is None:
+            result = checked_lines(lines, self.max_line_bytes)
+        if self.future is not None and self.future.done():
+            self.future = None  # answered for a batch already checked here
+        if self.pool is not None and self.future is None and ahead:
+            try:
+                self.future = self.pool.submit(_checked_in_worker, ahead, self.max_line_bytes)
+                self.future_index = index + 1
+            except Exception:  # the worker could not start or died
+                self._stop()
+        return result
+
+    def _stop(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = None
 
 
 class _Unsafe(Exception):
@@ -188,7 +293,7 @@ def _committed_batch(
     actor: Actor,
     base_url: str,
     job_id: uuid.UUID,
-    lines: list[tuple[int, bytes]],
+    checked: Checked,
     options: ImportOptions,
     tally: Tally,
     total: int,
@@ -205,7 +310,7 @@ def _committed_batch(
                 if not jobs.advance(session, job_id, tally.lines, total):
                     return None
                 ctx = Context(session, actor, base_url)
-                return _import_batch(ctx, lines, options, job_id, careful=careful)
+                return _import_batch(ctx, checked, options, job_id, careful=careful)
         except _Unsafe:
             continue
     raise AssertionError("a careful batch does not raise _Unsafe")
@@ -213,25 +318,21 @@ def _committed_batch(
 
 def _import_batch(
     ctx: Context,
-    lines: list[tuple[int, bytes]],
+    checked: Checked,
     options: ImportOptions,
     job_id: uuid.UUID,
     *,
     careful: bool,
 ) -> _Batch:
     batch = _Batch()
-    candidates: list[Candidate] = []
-    for number, raw in lines:
-        try:
-            candidates.append(candidate(number, raw, options.max_line_bytes))
-        except Rejected as error:
-            batch.rejected.append((number, error.issues))
+    candidates = [c for c in checked if isinstance(c, Candidate)]
+    batch.rejected.extend(c for c in checked if not isinstance(c, Candidate))
     wanted = {c.key for c in candidates}
     for c in candidates:
         references(c.resource, wanted)
     known = imported(ctx.session, options.source, wanted)
     targets = {k: r.resource_id for k, r in known.items()}
-    work: list[tuple[Candidate, dict, ImportedResource | None]] = []
+    work: list[tuple[Candidate, dict, MapRow | None]] = []
     first_line: dict[Key, int] = {}
     for c in candidates:
         existing = known.get(c.key)
@@ -262,20 +363,19 @@ def _import_batch(
                 batch.rejected.append((c.number, from_domain(error, c.kind).issues))
                 continue
             (batch.created if existing is None else batch.updated)[c.kind] += 1
-    if new_rows:
-        ctx.session.execute(insert(ImportedResource), new_rows)
+    insert_values(ctx.session, ImportedResource.__table__, new_rows)  # type: ignore[arg-type]
     batch.rejected.sort(key=lambda r: r[0])
     return batch
 
 
 def _created_together(
     ctx: Context,
-    work: list[tuple[Candidate, dict, ImportedResource | None]],
+    work: list[tuple[Candidate, dict, MapRow | None]],
     batch: _Batch,
     new_rows: list[dict],
     source: str,
     job_id: uuid.UUID,
-) -> list[tuple[Candidate, dict, ImportedResource | None]]:
+) -> list[tuple[Candidate, dict, MapRow | None]]:
     """Create the new resources of types with a batched path (``create_many``) in one call per
     type; what is left (updates, types without it) for one by one."""
     left = []
@@ -344,7 +444,7 @@ def _write_line(
     ctx: Context,
     c: Candidate,
     body: dict,
-    existing: ImportedResource | None,
+    existing: MapRow | None,
     careful: bool,
     new_rows: list[dict],
     source: str,
@@ -370,15 +470,18 @@ def _apply(
     mapping: ResourceType,
     c: Candidate,
     body: dict,
-    existing: ImportedResource | None,
+    existing: MapRow | None,
     new_rows: list[dict],
     source: str,
     job_id: uuid.UUID,
 ) -> None:
     if existing is not None:
         mapping.update(ctx, existing.resource_id, {**body, "id": str(existing.resource_id)})
-        existing.content_hash = c.content_hash
-        existing.imported_at = now()
+        ctx.session.execute(
+            update(ImportedResource)
+            .where(ImportedResource.id == existing.id)
+            .values(content_hash=c.content_hash, imported_at=now())
+        )
         return
     new_rows.append(_map_row(c, mapping.create(ctx, body), source, job_id))
 

@@ -88,18 +88,35 @@ def candidate(number: int, raw: bytes, max_line_bytes: int = MAX_LINE_BYTES) -> 
     return Candidate(number, kind, resource, source_id, digest)
 
 
-def imported(session: Session, source: str, keys: set[Key]) -> dict[Key, ImportedResource]:
+@dataclass(frozen=True)
+class MapRow:
+    """An earlier import's map row: (type, source id) -> our id, with the line's hash."""
+
+    id: uuid.UUID
+    resource_id: uuid.UUID
+    content_hash: str
+
+
+def imported(session: Session, source: str, keys: set[Key]) -> dict[Key, MapRow]:
     """The map rows of earlier imports from ``source`` for these (type, source id) keys."""
     if not keys:
         return {}
-    rows = session.scalars(
-        select(ImportedResource).where(
+    rows = session.execute(
+        select(
+            ImportedResource.resource_type,
+            ImportedResource.source_id,
+            ImportedResource.id,
+            ImportedResource.resource_id,
+            ImportedResource.content_hash,
+        ).where(
             ImportedResource.source == source,
             ImportedResource.source_id.in_({sid for _, sid in keys}),
         )
     )
     return {
-        (r.resource_type, r.source_id): r for r in rows if (r.resource_type, r.source_id) in keys
+        (kind, sid): MapRow(row_id, resource_id, digest)
+        for kind, sid, row_id, resource_id, digest in rows
+        if (kind, sid) in keys
     }
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from yigongti import registry
 from yigongti.db import unit_of_work
+from yigongti.db.bulk import insert_rows
 from yigongti.interop.empi.features import Features, Gazetteer
 from yigongti.interop.empi.model import Score
 from yigongti.interop.empi.models import LinkChange, Review, SourceRecord
@@ -26,13 +28,17 @@ from yigongti.interop.empi.service.records import (
     Candidate,
     LinkOutcome,
     PatientRecord,
+    blocking_keys,
     checked_record,
     gazetteer,
+    ranked,
     record_features,
+    row_features,
     scored_candidates,
+    without_id,
 )
 from yigongti.interop.empi.thresholds import Thresholds, id_conflict, valid_id_number
-from yigongti.kernel import Forbidden, Invalid, NotFound, invalid_field, now
+from yigongti.kernel import DomainError, Forbidden, Invalid, NotFound, invalid_field, now, uuid7
 from yigongti.registry.models import Resident
 from yigongti.security import Actor, audit, roles
 from yigongti.settings import get_settings
@@ -59,6 +65,137 @@ def link_record(session: Session, actor: Actor, record: PatientRecord) -> LinkOu
     registry.get_institution(session, record.institution_id)
     source = _upsert(session, record)
     return _link(session, actor, source, gazetteer(session))
+
+
+def link_records(
+    session: Session, actor: Actor, records: list[PatientRecord]
+) -> list[LinkOutcome | DomainError]:
+    """Many records at once (bulk import), each stored and linked as ``link_record`` would, in
+    order: per record its outcome or the error that refused it, nothing written for a refused
+    one.
+
+    Blocking is one query per batch (``registry.CandidateIndex``); residents the batch
+    registers are candidates of the records after them; the rows are written together at the
+    end. Records re-sent under a medical-record number already held (or sent twice in the
+    batch) update their source record: such a batch takes the single path, one record at a
+    time.
+    """
+    actor.require(roles.EMPI_LINK)
+    checked: list[PatientRecord | DomainError] = []
+    for record in records:
+        try:
+            _sends_for(actor, record.institution_id)
+            good = checked_record(record, strict_id=True)
+            registry.get_institution(session, good.institution_id)
+            checked.append(good)
+        except DomainError as error:
+            checked.append(error)
+    if _resends(session, [c for c in checked if isinstance(c, PatientRecord)]):
+        return [
+            c if isinstance(c, DomainError) else _one_by_one(session, actor, c) for c in checked
+        ]
+    places = _Places(session, gazetteer(session))
+    sources = {
+        i: SourceRecord(id=uuid7(), **_fields(c))
+        for i, c in enumerate(checked)
+        if isinstance(c, PatientRecord)
+    }
+    features = {i: record_features(source, places.gazetteer) for i, source in sources.items()}
+    # A record's keys without its ID number are among its keys with it: one set covers both.
+    index = registry.CandidateIndex.of(session, [blocking_keys(f) for f in features.values()])
+    names = {i: (t, v) for (t, v), i in places.by_name.items()}
+    numbers = {s.id_number for s in sources.values() if valid_id_number(s.id_number)}
+    taken = set(session.scalars(select(Resident.id_number).where(Resident.id_number.in_(numbers))))
+    compared: dict[uuid.UUID, Features] = {}
+
+    def candidates(wanted: Features, use_id: bool) -> Ranked:
+        wanted = wanted if use_id else without_id(wanted)
+        found = index.matching(blocking_keys(wanted))
+        for row in found:
+            if row.id not in compared:
+                compared[row.id] = row_features(row, names)
+        return ranked(wanted, [(row, compared[row.id]) for row in found])  # type: ignore[misc]
+
+    out: list[LinkOutcome | DomainError] = list(checked)  # type: ignore[arg-type]
+    residents: list[Resident] = []
+    linked: list[SourceRecord] = []
+    rows: list[object] = []
+    for i, source in sources.items():
+        decided = _decide(source, features[i], candidates)
+        resident_id = decided.resident_id
+        if decided.decision == "new":
+            try:
+                registrar, new = _new_resident(session, actor, source, places)
+                with audit.provisional(session):
+                    resident = registry.prepared_resident(session, registrar, new, taken)
+            except Invalid as error:
+                out[i] = _unregistrable(error)
+                continue
+            except DomainError as error:
+                out[i] = error
+                continue
+            residents.append(resident)
+            index.add(_candidate_row(resident))
+            resident_id = resident.id
+        linked.append(source)
+        if decided.decision == "review":
+            review = Review(id=uuid7(), source_record_id=source.id, status="open")
+            _fill_review(review, source, decided.best, decided.method)
+            rows.append(review)
+            out[i] = _audit_review(session, actor, source, review, decided.best)
+            continue
+        assert resident_id is not None
+        score = decided.score
+        source.match_probability = score.probability if score else None
+        source.match_weight = score.match_weight if score else None
+        why = _why(decided.method, source.match_probability)
+        rows.append(_link_change(actor, source, resident_id, decided.method, why))
+        _audit_link(session, actor, source, decided.method, why)
+        outcome = "new" if decided.method == "new" else "linked"
+        out[i] = LinkOutcome(
+            source.id, resident_id, outcome, decided.method, source.match_probability
+        )
+    insert_rows(session, residents)
+    insert_rows(session, linked)
+    insert_rows(session, rows)
+    return out
+
+
+def _resends(session: Session, records: list[PatientRecord]) -> bool:
+    """Whether any record re-sends a medical-record number held already or twice in the batch."""
+    keys = [(r.institution_id, r.mrn) for r in records if r.mrn is not None]
+    if len(set(keys)) != len(keys):
+        return True
+    if not keys:
+        return False
+    held = session.execute(
+        select(SourceRecord.institution_id, SourceRecord.mrn).where(
+            SourceRecord.mrn.in_({m for _, m in keys})
+        )
+    )
+    return bool(set(keys) & {(i, m) for i, m in held})
+
+
+def _one_by_one(session: Session, actor: Actor, record: PatientRecord) -> LinkOutcome | DomainError:
+    """``link_record`` in a savepoint: a refused record leaves nothing behind."""
+    try:
+        with session.begin_nested(), audit.provisional(session):
+            return link_record(session, actor, record)
+    except DomainError as error:
+        return error
+
+
+def _candidate_row(resident: Resident) -> registry.CandidateRow:
+    return registry.CandidateRow(
+        id=resident.id,
+        name=resident.name,
+        sex=resident.sex,
+        birth_date=resident.birth_date,
+        id_number=resident.id_number,
+        phone=resident.phone,
+        name_initials=resident.name_initials,
+        residence_village_id=resident.residence_village_id,
+    )
 
 
 def stage_records(session: Session, actor: Actor, records: Iterable[PatientRecord]) -> int:
@@ -236,36 +373,71 @@ def _upsert(session: Session, record: PatientRecord) -> SourceRecord:
     return source
 
 
-def _link(session: Session, actor: Actor, source: SourceRecord, places: Gazetteer) -> LinkOutcome:
-    if source.resident_id is not None and source.link_method in HUMAN_METHODS:
-        return LinkOutcome(source.id, source.resident_id, "linked", source.link_method, None)
-    features = record_features(source, places)
+class _Person(Protocol):
+    """A candidate as the decision reads him: a resident row or a batch's candidate row."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def id_number(self) -> str | None: ...
+
+
+Ranked = list[tuple[_Person, Score]]
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What to do with a record: link (``resident_id``), send to review, or register new."""
+
+    decision: str  # linked | review | new
+    method: str  # linked: id_number | probabilistic; review: its reason; new: new
+    resident_id: uuid.UUID | None
+    score: Score | None  # the score a link or a new resident is recorded with
+    best: tuple[_Person, Score] | None
+
+
+def _decide(
+    source: SourceRecord, features: Features, candidates: Callable[[Features, bool], Ranked]
+) -> _Decision:
+    """The decision for a record, given its scored candidates (``candidates(features, use_id)``).
+
+    Writes nothing: the single path and the batch path apply it each in their own way.
+    """
     conflict = False
+    with_id: Ranked | None = None
     if valid_id_number(source.id_number):
-        held = _holder(session, features, source.id_number)
+        with_id = candidates(features, True)
+        held = next(((p, s) for p, s in with_id if p.id_number == source.id_number), None)
         if held is not None:
-            resident, score = held
-            if not id_conflict(score):
-                return _set_link(session, actor, source, resident.id, "id_number", score)
+            if not id_conflict(held[1]):
+                return _Decision("linked", "id_number", held[0].id, held[1], None)
             conflict = True
-    scored = scored_candidates(session, features, use_id=not conflict)
+    scored = with_id if with_id is not None and not conflict else candidates(features, not conflict)
     best = scored[0] if scored else None
     decision = thresholds().decide(best[1].probability if best else None, conflict)
     if decision == "linked" and best is not None:
-        return _set_link(session, actor, source, best[0].id, "probabilistic", best[1])
+        return _Decision("linked", "probabilistic", best[0].id, best[1], best)
     if decision == "review" or not _registrable(source):
-        return _open_review(session, actor, source, best, "id_conflict" if conflict else "score")
+        return _Decision("review", "id_conflict" if conflict else "score", None, None, best)
+    return _Decision("new", "new", None, best[1] if best else None, best)
+
+
+def _link(session: Session, actor: Actor, source: SourceRecord, places: Gazetteer) -> LinkOutcome:
+    if source.resident_id is not None and source.link_method in HUMAN_METHODS:
+        return LinkOutcome(source.id, source.resident_id, "linked", source.link_method, None)
+    decided = _decide(
+        source,
+        record_features(source, places),
+        lambda features, use_id: scored_candidates(session, features, use_id=use_id),  # type: ignore[arg-type,return-value]
+    )
+    if decided.decision == "linked":
+        assert decided.resident_id is not None
+        return _set_link(session, actor, source, decided.resident_id, decided.method, decided.score)
+    if decided.decision == "review":
+        return _open_review(session, actor, source, decided.best, decided.method)
     resident_id = register_from(session, actor, source, places)
-    return _set_link(session, actor, source, resident_id, "new", best[1] if best else None)
-
-
-def _holder(
-    session: Session, features: Features, number: str | None
-) -> tuple[Resident, Score] | None:
-    for resident, score in scored_candidates(session, features):
-        if resident.id_number == number:
-            return resident, score
-    return None
+    return _set_link(session, actor, source, resident_id, "new", decided.score)
 
 
 def set_link(
@@ -278,27 +450,45 @@ def set_link(
     merge_id: uuid.UUID | None = None,
 ) -> None:
     """Point a source record at a resident, with a link-history row and an audit entry."""
-    session.add(
-        LinkChange(
-            source_record_id=source.id,
-            from_resident_id=source.resident_id,
-            to_resident_id=resident_id,
-            method=method,
-            why=why[:200],
-            merge_id=merge_id,
-            changed_by=actor.username,
-        )
+    session.add(_link_change(actor, source, resident_id, method, why, merge_id))
+    session.flush()
+    _audit_link(session, actor, source, method, why)
+
+
+def _link_change(
+    actor: Actor,
+    source: SourceRecord,
+    resident_id: uuid.UUID | None,
+    method: str,
+    why: str,
+    merge_id: uuid.UUID | None = None,
+) -> LinkChange:
+    """The link-history row of pointing ``source`` at a resident (unsaved); the source points
+    there now."""
+    change = LinkChange(
+        source_record_id=source.id,
+        from_resident_id=source.resident_id,
+        to_resident_id=resident_id,
+        method=method,
+        why=why[:200],
+        merge_id=merge_id,
+        changed_by=actor.username,
     )
     source.resident_id = resident_id
     source.link_method = method
-    session.flush()
+    return change
+
+
+def _audit_link(
+    session: Session, actor: Actor, source: SourceRecord, method: str, why: str
+) -> None:
     audit.record(
         session,
         actor,
         "link",
         "empi_source_record",
         source.id,
-        person_id=resident_id,
+        person_id=source.resident_id,
         detail=f"method={method} why={why[:80]}",
     )
 
@@ -315,8 +505,7 @@ def _set_link(
     source.match_probability = probability
     source.match_weight = score.match_weight if score else None
     if source.resident_id != resident_id or source.link_method != method:
-        why = "new resident" if method == "new" else f"{method} p={probability or 0:.4f}"
-        set_link(session, actor, source, resident_id, method, why)
+        set_link(session, actor, source, resident_id, method, _why(method, probability))
     else:  # a re-sent record that still points where it did: the update is audited all the same
         audit.record(
             session,
@@ -331,28 +520,48 @@ def _set_link(
     return LinkOutcome(source.id, resident_id, decision, method, probability)
 
 
+def _why(method: str, probability: float | None) -> str:
+    return "new resident" if method == "new" else f"{method} p={probability or 0:.4f}"
+
+
 def _open_review(
     session: Session,
     actor: Actor,
     source: SourceRecord,
-    best: tuple[Resident, Score] | None,
+    best: tuple[_Person, Score] | None,
     reason: str,
 ) -> LinkOutcome:
     if source.resident_id is not None:
         set_link(session, actor, source, None, "review", f"sent to review ({reason})")
     source.link_method = None
-    probability = best[1].probability if best else 0.0
     open_review = session.scalar(
         select(Review).where(Review.source_record_id == source.id, Review.status == "open")
     )
     if open_review is None:
         open_review = Review(source_record_id=source.id, status="open")
         session.add(open_review)
-    open_review.candidate_id = best[0].id if best else None
-    open_review.probability = probability
-    open_review.match_weight = best[1].match_weight if best else 0.0
-    open_review.reason = reason if _registrable(source) else "incomplete"
+    _fill_review(open_review, source, best, reason)
     session.flush()
+    return _audit_review(session, actor, source, open_review, best)
+
+
+def _fill_review(
+    review: Review, source: SourceRecord, best: tuple[_Person, Score] | None, reason: str
+) -> None:
+    review.candidate_id = best[0].id if best else None
+    review.probability = best[1].probability if best else 0.0
+    review.match_weight = best[1].match_weight if best else 0.0
+    review.reason = reason if _registrable(source) else "incomplete"
+
+
+def _audit_review(
+    session: Session,
+    actor: Actor,
+    source: SourceRecord,
+    review: Review,
+    best: tuple[_Person, Score] | None,
+) -> LinkOutcome:
+    probability = review.probability
     audit.record(
         session,
         actor,
@@ -360,7 +569,7 @@ def _open_review(
         "empi_source_record",
         source.id,
         person_id=best[0].id if best else None,
-        detail=f"reason={open_review.reason} p={probability:.4f}",
+        detail=f"reason={review.reason} p={probability:.4f}",
     )
     return LinkOutcome(source.id, None, "review", "probabilistic", probability)
 
@@ -378,30 +587,38 @@ def register_from(
     The village is the one the address names, else one of the sending institution's area.
     The index registers on the institution's behalf, so linking implies ``resident:write``.
     """
+    registrar, new = _new_resident(session, actor, source, _Places(session, places))
+    try:
+        view = registry.register_resident(session, registrar, new)
+    except Invalid as error:
+        raise _unregistrable(error) from error
+    return view.id
+
+
+def _new_resident(
+    session: Session, actor: Actor, source: SourceRecord, places: _Places
+) -> tuple[Actor, registry.NewResident]:
+    """Who registers the record's person (the actor, with ``resident:write``) and as what."""
     village_id = _village_of(session, actor, source, places)
     number = source.id_number if valid_id_number(source.id_number) else None
     phone = source.phone if source.phone and registry_phone(source.phone) else None
     registrar = replace(actor, extra_permissions=actor.extra_permissions | {roles.RESIDENT_WRITE})
-    try:
-        view = registry.register_resident(
-            session,
-            registrar,
-            registry.NewResident(
-                name=source.name,
-                id_number=number,
-                residence_village_id=village_id,
-                sex=None if number else source.sex,
-                birth_date=None if number else source.birth_date,
-                phone=phone,
-            ),
-        )
-    except Invalid as error:
-        raise invalid_field(
-            error.fields[0].field if error.fields else "record",
-            f"The record cannot become a new resident: {error.en}",
-            f"该记录无法建立新居民档案：{error.zh}",
-        ) from error
-    return view.id
+    return registrar, registry.NewResident(
+        name=source.name,
+        id_number=number,
+        residence_village_id=village_id,
+        sex=None if number else source.sex,
+        birth_date=None if number else source.birth_date,
+        phone=phone,
+    )
+
+
+def _unregistrable(error: Invalid) -> Invalid:
+    return invalid_field(
+        error.fields[0].field if error.fields else "record",
+        f"The record cannot become a new resident: {error.en}",
+        f"该记录无法建立新居民档案：{error.zh}",
+    )
 
 
 def registry_phone(phone: str) -> bool:
@@ -409,12 +626,36 @@ def registry_phone(phone: str) -> bool:
     return len(phone) == 11 and phone.isdigit() and phone[0] == "1" and phone[1] in "3456789"
 
 
-def _village_of(
-    session: Session, actor: Actor, source: SourceRecord, places: Gazetteer
-) -> uuid.UUID:
-    town, village = places.place_of(source.address)
-    by_name = {(t, v): i for t, v, i in registry.county_places(session)}
-    area = list(session.scalars(registry.area_village_ids(session, source.institution_id)))
+class _Places:
+    """The gazetteer, the county's villages by (town, village) name and each institution's
+    area, asked once however many records are registered."""
+
+    def __init__(self, session: Session, gazetteer: Gazetteer) -> None:
+        self.session = session
+        self.gazetteer = gazetteer
+        self._by_name: dict[tuple[str, str], uuid.UUID] | None = None
+        self._areas: dict[uuid.UUID, list[uuid.UUID]] = {}
+
+    @property
+    def by_name(self) -> dict[tuple[str, str], uuid.UUID]:
+        """Every village's id by (town name, village name), in code order."""
+        if self._by_name is None:
+            self._by_name = {(t, v): i for t, v, i in registry.county_places(self.session)}
+        return self._by_name
+
+    def area(self, institution_id: uuid.UUID) -> list[uuid.UUID]:
+        """The villages an institution serves."""
+        if institution_id not in self._areas:
+            self._areas[institution_id] = list(
+                self.session.scalars(registry.area_village_ids(self.session, institution_id))
+            )
+        return self._areas[institution_id]
+
+
+def _village_of(session: Session, actor: Actor, source: SourceRecord, places: _Places) -> uuid.UUID:
+    town, village = places.gazetteer.place_of(source.address)
+    by_name = places.by_name
+    area = places.area(source.institution_id)
     named = by_name.get((town, village)) if village else None
     restricted = actor.role_def.scope == roles.AREA and area
     if named is not None and (not restricted or named in area):

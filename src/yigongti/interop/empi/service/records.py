@@ -8,6 +8,7 @@ import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ from yigongti.registry.models import Resident
 
 NAME = re.compile(r"^[\u4e00-\u9fff·]{1,20}$|^[A-Za-z][A-Za-z .'-]{0,39}$")
 SEXES = ("male", "female")
+P = TypeVar("P")
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,14 @@ def scored_candidates(
     """Residents found by blocking, scored by the trained model, best first."""
     if not use_id:
         features = without_id(features)
+    found = registry.match_candidates_by_keys(session, blocking_keys(features))
+    return ranked(features, [(r, resident_features(r)) for r in found])
+
+
+def blocking_keys(features: Features) -> registry.BlockingKeys:
+    """The keys a record's candidates share with it (any one of them)."""
     born = date.fromisoformat(features["birth_date"]) if features["birth_date"] else None
-    keys = registry.BlockingKeys(
+    return registry.BlockingKeys(
         birth_date=born,
         phone=features["phone"],
         id_number=features["id_number"],
@@ -143,10 +151,26 @@ def scored_candidates(
         initials=(features["initials"] or "").upper()[:10] or None,
         sex=features["sex"],
     )
+
+
+def ranked(features: Features, people: list[tuple[P, Features]]) -> list[tuple[P, Score]]:
+    """People (with their features) scored against a record's features, best first."""
     model = trained_model()
-    scored = [
-        (resident, model.score(features, resident_features(resident)))
-        for resident in registry.match_candidates_by_keys(session, keys)
-    ]
+    scored = [(person, model.score(features, theirs)) for person, theirs in people]
     scored.sort(key=lambda pair: pair[1].match_weight, reverse=True)
     return scored
+
+
+def row_features(row: registry.CandidateRow, places: dict[uuid.UUID, tuple[str, str]]) -> Features:
+    """Comparison features of a resident found by a batch's blocking; ``places`` gives each
+    village id its (town name, village name)."""
+    town, village = places[row.residence_village_id]
+    return features_of(
+        name=row.name,
+        sex=row.sex,
+        birth_date=row.birth_date,
+        id_number=row.id_number,
+        phone=row.phone,
+        town=town,
+        village=village,
+    )

@@ -10,6 +10,7 @@ and do not change through FHIR; phone and residence do.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import date
 
@@ -17,10 +18,10 @@ from yigongti import registry
 from yigongti.interop import empi
 from yigongti.interop.fhir import systems
 from yigongti.interop.fhir.context import Context
-from yigongti.interop.fhir.errors import FhirError, Issue, invalid
+from yigongti.interop.fhir.errors import FhirError, Issue, from_domain, invalid
 from yigongti.interop.fhir.resource import ResourceType, Stored, register
 from yigongti.interop.fhir.search import DateRange, Query, SearchParam, Token
-from yigongti.kernel import Invalid, parse_resident_id
+from yigongti.kernel import DomainError, Invalid, parse_resident_id
 
 VILLAGE_EXTENSION = f"{systems.BASE}/StructureDefinition/residence-village"
 # Two-character surnames (复姓) common enough to split a name correctly into family and given.
@@ -126,36 +127,42 @@ class PatientType(ResourceType):
             return outcome.resident_id  # type: ignore[return-value]
         if outcome.decision == "linked":
             return Stored(outcome.resident_id, "existing")
-        return Stored(
-            None,
-            "held",
-            f"The record resembles a resident but not surely (p={outcome.probability:.2f}); "
-            f"it waits for a clerk's review (source record {outcome.source_record_id})",
-            f"该记录与某居民相似但不能确定，已进入人工核对队列"
-            f"（来源记录 {outcome.source_record_id}）",
-        )
+        return _held(outcome)
 
     def create_many(self, ctx: Context, resources: list[dict]) -> list[uuid.UUID | FhirError]:
-        """Bulk import: each Patient through the master patient index, as ``create`` does.
+        """Bulk import: the Patients through the master patient index together, each as
+        ``create`` would link it (``empi.link_records``: one blocking query for the batch).
 
         A linked or new record gives the resident's id; one held for review is reported on its
         line (status 202, informational) and maps to nobody until a clerk decides.
         """
-        answers: list[uuid.UUID | FhirError] = []
+        # Held for the batch: each record's village and town are then read from the session.
+        _villages = registry.villages_with_towns(ctx.session, _village_ids(resources))
+        records: list[empi.PatientRecord | FhirError] = []
         for resource in resources:
             try:
-                made = self.create(ctx, resource)
+                records.append(record_of(ctx, resource))
             except FhirError as error:
-                answers.append(error)
+                records.append(error)
+        good = [r for r in records if isinstance(r, empi.PatientRecord)]
+        outcomes = iter(empi.link_records(ctx.session, ctx.actor, good) if good else [])
+        answers: list[uuid.UUID | FhirError] = []
+        for record in records:
+            if isinstance(record, FhirError):
+                answers.append(record)
                 continue
-            if isinstance(made, Stored) and made.id is None:
+            outcome = next(outcomes)
+            if isinstance(outcome, DomainError):
+                answers.append(_as_fhir(outcome))
+            elif outcome.decision == "review":
+                held = _held(outcome)
                 answers.append(
                     FhirError(
-                        202, [Issue("informational", made.en, made.zh, severity="information")]
+                        202, [Issue("informational", held.en, held.zh, severity="information")]
                     )
                 )
             else:
-                answers.append(made.id if isinstance(made, Stored) else made)
+                answers.append(outcome.resident_id)  # type: ignore[arg-type]
         return answers
 
     def update(self, ctx: Context, resource_id: uuid.UUID, resource: dict) -> None:
@@ -178,6 +185,17 @@ class PatientType(ResourceType):
             residence_village_id=_village(ctx, resource, default=current.residence_village_id),
         )
         _domain(lambda: registry.update_resident(ctx.session, ctx.actor, resource_id, changes))
+
+
+def _held(outcome: empi.LinkOutcome) -> Stored:
+    """A record the index holds for a clerk's review, as the create's answer."""
+    return Stored(
+        None,
+        "held",
+        f"The record resembles a resident but not surely (p={outcome.probability:.2f}); "
+        f"it waits for a clerk's review (source record {outcome.source_record_id})",
+        f"该记录与某居民相似但不能确定，已进入人工核对队列（来源记录 {outcome.source_record_id}）",
+    )
 
 
 def record_of(ctx: Context, resource: dict) -> empi.PatientRecord:
@@ -442,6 +460,18 @@ def _address_text(ctx: Context, resource: dict) -> str | None:
     return None
 
 
+def _village_ids(resources: list[dict]) -> set[uuid.UUID]:
+    """The residence villages the Patients name (those that are ids)."""
+    found = set()
+    for resource in resources:
+        for address in resource.get("address") or []:
+            for extension in address.get("extension") or []:
+                if extension.get("url") == VILLAGE_EXTENSION:
+                    with contextlib.suppress(ValueError):
+                        found.add(uuid.UUID(extension.get("valueString") or ""))
+    return found
+
+
 def _village(ctx: Context, resource: dict, default: uuid.UUID | None) -> uuid.UUID | None:
     for address in resource.get("address") or []:
         for extension in address.get("extension") or []:
@@ -462,7 +492,12 @@ def _domain(call):
     try:
         return call()
     except Invalid as error:
-        field = error.fields[0].field if error.fields else None
-        raise invalid(
-            error.en, error.zh, f"Patient.{_ELEMENTS.get(field, field)}" if field else None
-        ) from None
+        raise _as_fhir(error) from None
+
+
+def _as_fhir(error: DomainError) -> FhirError:
+    """A service's refusal as the Patient's error: a field error on its element."""
+    if not isinstance(error, Invalid):
+        return from_domain(error, "Patient")
+    field = error.fields[0].field if error.fields else None
+    return invalid(error.en, error.zh, f"Patient.{_ELEMENTS.get(field, field)}" if field else None)
