@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Table, insert, inspect
+from sqlalchemy import Column, Connection, Table, insert, inspect
 from sqlalchemy.orm import Session
 
 
@@ -42,15 +42,22 @@ def insert_rows(session: Session, rows: Sequence[object]) -> None:
         insert_values(session, table, values_list)
 
 
-def insert_values(session: Session, table: Table, values_list: list[dict[str, Any]]) -> None:
-    """Insert rows given as column values (every row the same columns) into ``table``.
+def insert_values(
+    session: Session | Connection, table: Table, values_list: list[dict[str, Any]]
+) -> None:
+    """Insert rows given as column values (every row the same columns) into ``table``, in the
+    transaction of ``session`` (or of a connection).
 
-    Pending work of the session is flushed first, so the rows land after what they refer to.
+    Pending work of a session is flushed first, so the rows land after what they refer to.
     """
     if not values_list:
         return
-    session.flush()
-    dialect = session.get_bind().dialect
+    if isinstance(session, Session):
+        session.flush()
+        connection = session.connection()
+    else:
+        connection = session
+    dialect = connection.dialect
     given = [c for c in table.columns if c.key in values_list[0]]
     defaulted = [c for c in table.columns if c.key not in values_list[0] and c.default is not None]
     if dialect.name != "postgresql" or any(
@@ -65,7 +72,7 @@ def insert_values(session: Session, table: Table, values_list: list[dict[str, An
     ]
     names = ", ".join(dialect.identifier_preparer.format_column(c) for c in columns)
     target = dialect.identifier_preparer.format_table(table)
-    driver = session.connection().connection.driver_connection
+    driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
         for values in values_list:

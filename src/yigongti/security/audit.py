@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Select, delete, event, func, insert, select
+from sqlalchemy import Connection, Engine, Row, Select, delete, event, func, select
 from sqlalchemy.orm import Session
 
+from yigongti.db.bulk import insert_values
 from yigongti.kernel import now
 from yigongti.security.actor import Actor
 from yigongti.security.models import AuditEvent, AuditPending
@@ -124,8 +125,7 @@ def _write_pending(session: Session) -> None:
         _append_chained(lambda rows: session.add_all(AuditEvent(**r) for r in rows), last, pending)
         session.flush()
     else:
-        session.flush()  # the work first, as the ORM would order it
-        session.execute(insert(AuditPending), pending)
+        insert_values(session, AuditPending.__table__, pending)  # after the work (flushed)
         session.info[_UNCHAINED] = True
 
 
@@ -254,7 +254,7 @@ def _chain_batch(connection: Connection, batch: int) -> int:
         last = connection.execute(_LAST).first()
         pending = [{k: v for k, v in row._mapping.items() if k != "id"} for row in rows]
         _append_chained(
-            lambda chained: connection.execute(insert(AuditEvent), chained), last, pending
+            lambda chained: insert_values(connection, AuditEvent.__table__, chained), last, pending
         )
         connection.execute(
             delete(AuditPending).where(AuditPending.id.in_([row.id for row in rows]))
