@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from yigongti.interop.bulk.models import ImportedResource
@@ -101,6 +101,17 @@ def imported(session: Session, source: str, keys: set[Key]) -> dict[Key, MapRow]
     """The map rows of earlier imports from ``source`` for these (type, source id) keys."""
     if not keys:
         return {}
+    by_type: dict[str, set[str]] = {}
+    for kind, sid in keys:
+        by_type.setdefault(kind, set()).add(sid)
+    # Each type's ids in one condition, so the (source, type, source id) index answers them
+    # all: without the type it scans every row of the source, a cost growing with each import.
+    wanted = or_(
+        *(
+            and_(ImportedResource.resource_type == kind, ImportedResource.source_id.in_(ids))
+            for kind, ids in sorted(by_type.items())
+        )
+    )
     rows = session.execute(
         select(
             ImportedResource.resource_type,
@@ -108,10 +119,7 @@ def imported(session: Session, source: str, keys: set[Key]) -> dict[Key, MapRow]
             ImportedResource.id,
             ImportedResource.resource_id,
             ImportedResource.content_hash,
-        ).where(
-            ImportedResource.source == source,
-            ImportedResource.source_id.in_({sid for _, sid in keys}),
-        )
+        ).where(ImportedResource.source == source, wanted)
     )
     return {
         (kind, sid): MapRow(row_id, resource_id, digest)
