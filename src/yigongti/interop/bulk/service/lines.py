@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from yigongti.interop.bulk.models import ImportedResource
@@ -97,30 +97,49 @@ class MapRow:
     content_hash: str
 
 
+_MAP_COLUMNS = (
+    ImportedResource.resource_type,
+    ImportedResource.source_id,
+    ImportedResource.id,
+    ImportedResource.resource_id,
+    ImportedResource.content_hash,
+)
+
+# PostgreSQL: the keys as two arrays joined to the map, each key one probe of the (source,
+# type, source id) index whatever plan a prepared statement settles on. A list of ids in
+# ``IN`` became, once psycopg prepared the statement, a filter over every row of the type:
+# each batch then cost more than the last.
+_IMPORTED_PG = text(
+    "SELECT m.resource_type, m.source_id, m.id, m.resource_id, m.content_hash"
+    " FROM unnest(CAST(:kinds AS text[]), CAST(:ids AS text[])) AS k(kind, sid)"
+    " JOIN bulk_imported_resources AS m"
+    " ON m.source = :source AND m.resource_type = k.kind AND m.source_id = k.sid"
+).columns(*_MAP_COLUMNS)
+
+
 def imported(session: Session, source: str, keys: set[Key]) -> dict[Key, MapRow]:
     """The map rows of earlier imports from ``source`` for these (type, source id) keys."""
     if not keys:
         return {}
-    by_type: dict[str, set[str]] = {}
-    for kind, sid in keys:
-        by_type.setdefault(kind, set()).add(sid)
-    # Each type's ids in one condition, so the (source, type, source id) index answers them
-    # all: without the type it scans every row of the source, a cost growing with each import.
-    wanted = or_(
-        *(
-            and_(ImportedResource.resource_type == kind, ImportedResource.source_id.in_(ids))
-            for kind, ids in sorted(by_type.items())
+    if session.get_bind().dialect.name == "postgresql":
+        ordered = sorted(keys)
+        rows = session.execute(
+            _IMPORTED_PG,
+            {"source": source, "kinds": [k for k, _ in ordered], "ids": [i for _, i in ordered]},
         )
-    )
-    rows = session.execute(
-        select(
-            ImportedResource.resource_type,
-            ImportedResource.source_id,
-            ImportedResource.id,
-            ImportedResource.resource_id,
-            ImportedResource.content_hash,
-        ).where(ImportedResource.source == source, wanted)
-    )
+    else:
+        by_type: dict[str, set[str]] = {}
+        for kind, sid in keys:
+            by_type.setdefault(kind, set()).add(sid)
+        wanted = or_(
+            *(
+                and_(ImportedResource.resource_type == kind, ImportedResource.source_id.in_(ids))
+                for kind, ids in sorted(by_type.items())
+            )
+        )
+        rows = session.execute(
+            select(*_MAP_COLUMNS).where(ImportedResource.source == source, wanted)
+        )
     return {
         (kind, sid): MapRow(row_id, resource_id, digest)
         for kind, sid, row_id, resource_id, digest in rows
