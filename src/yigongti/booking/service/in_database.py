@@ -144,6 +144,9 @@ def _array(items: list[str] | list[int]) -> str:
     return "{" + ",".join(str(i) for i in items) + "}"
 
 
+_DEFAULTS_ARRAY = _array(_DEFAULTS)
+
+
 @cache
 def _allowed(channel: str) -> str:
     """The roles that may book through ``channel`` (as :func:`checks.check_channel` decides)."""
@@ -200,7 +203,7 @@ async def book_at_once(
         "confirm": request.confirm,
         "expected_fee": request.expected_fee_fen,
         "moment": now(),
-        "defaults": _array(_DEFAULTS),
+        "defaults": _DEFAULTS_ARRAY,
     }
     try:
         async with pool.connection() as connection:

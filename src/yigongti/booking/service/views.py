@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -61,14 +62,18 @@ def view(session: Session, booking: Booking) -> BookingView:
     institution_name, department_name, department_code = registry.unit_names(
         session, booking.institution_id, booking.department_id
     )
-    return BookingView(
+    # The columns of the database's booking_view, so one constructor serves both.
+    row = SimpleNamespace(
         id=booking.id,
         status=booking.status,
         resident_id=booking.resident_id,
         resident_name=registry.resident_record(session, booking.resident_id).name,
         institution_id=booking.institution_id,
         institution_name=institution_name,
+        department_id=booking.department_id,
         department_name=department_name,
+        department_code=department_code,
+        schedule_id=schedule.id,
         schedule_name=schedule.name,
         resource=schedule.resource,
         day=booking.day,
@@ -78,27 +83,24 @@ def view(session: Session, booking: Booking) -> BookingView:
         ends_at=slot.ends_at,
         channel=booking.channel,
         fee_fen=booking.fee_fen,
-        hold_expires_at=slot.held_until if booking.status == "held" else None,
+        held_until=slot.held_until,
         room=booking.room or schedule.room,
         preparation=schedule.preparation,
         checked_in_at=booking.checked_in_at,
         on_time=booking.on_time,
         priority=booking.priority,
-        waiting_ahead=waiting_ahead(session, booking),
         created_at=booking.created_at,
         slot_id=booking.slot_id,
         session_id=booking.session_id,
-        schedule_id=schedule.id,
-        department_id=booking.department_id,
-        department_code=department_code,
         practitioner_id=clinic.practitioner_id,
         idempotency_key=booking.idempotency_key,
     )
+    return view_of_row(row, waiting_ahead(session, booking))
 
 
 def view_of_row(row: Any, waiting: int | None) -> BookingView:
-    """A booking read as one row of ``booking_view`` (PostgreSQL; migration 0009), with the
-    number waiting before it in its room (:func:`waiting_ahead`)."""
+    """A booking from a row with the columns of ``booking_view`` (PostgreSQL; migration 0009),
+    or :func:`view`'s copy of them, and the number waiting before it (:func:`waiting_ahead`)."""
     return BookingView(
         id=row.id,
         status=row.status,
