@@ -27,12 +27,14 @@ from yigongti.registry import get_resident, search_residents
 from yigongti.security import (
     AuditEvent,
     ChainBreak,
+    audit,
     chain_pending,
     chaining_in_background,
     count_pending,
+    system_actor,
     verify_chain,
 )
-from yigongti.security.audit import entry_hash
+from yigongti.security.audit import _COLUMNS, entry_hash
 from yigongti.settings import get_settings
 
 Login = Callable[[str], dict[str, str]]
@@ -414,4 +416,38 @@ def test_entries_left_to_the_background_chainer_are_all_chained_when_it_stops(
             _read_a_resident(engine)
     assert [r.seq for r in _rows_after(engine, start)] == list(range(start + 1, start + 6))
     assert _pending(engine) == 0
+    assert _breaks(engine) == []
+
+
+# PostgreSQL only: there the database hashes the chain (audit_chain_batch), and verify_chain
+# recomputes it in Python: both must build the same canonical JSON, whatever the text holds.
+@pytest.mark.parametrize("template", ["postgresql"], indirect=True)
+def test_the_database_hashes_entries_as_python_verifies_them_whatever_their_text(
+    engine: Engine,
+) -> None:
+    start = _last_seq(engine)
+    awkward = [
+        'say "hi"\\ back\nthen\ttab\r\x01\x1f\x7f',
+        "张三（门诊）· 复诊 😀 \u2028",
+        None,
+    ]
+    with unit_of_work(engine) as session:
+        doctor = actor(session, "township_doctor")
+        person = places(session).resident.id
+        for text_ in awkward:
+            audit.record(
+                session,
+                doctor,
+                "read",
+                "resident",
+                text_,
+                person_id=person,
+                reason=text_,
+                detail=text_,
+            )
+        audit.record(session, system_actor("cli"), "export", "report")  # no person, no ids
+    rows = _rows_after(engine, start)  # chained by the database right after the commit
+    assert (len(rows), _pending(engine)) == (4, 0)
+    assert [(r.object_id, r.detail) for r in rows[:3]] == [(t, t) for t in awkward]
+    assert all(r.hash == entry_hash({c: getattr(r, c) for c in _COLUMNS}) for r in rows)
     assert _breaks(engine) == []

@@ -4,9 +4,10 @@ Services call :func:`record` for every read or change of a person's identity or 
 Entries wait in the session and are written in the same transaction as the work they record,
 so a rolled-back request leaves no trace. On PostgreSQL they are written to ``audit_pending``
 without any lock, and chained into ``audit_events`` right after the commit by
-:func:`chain_pending`, one chainer at a time, in batches; the chain never holds a request's
-commit. On SQLite, whose writers are serial anyway, each transaction chains its own entries
-before it commits.
+:func:`chain_pending`, one chainer at a time, in batches (the database function
+``audit_chain_batch`` hashes and moves each batch); the chain never holds a request's commit.
+On SQLite, whose writers are serial anyway, each transaction chains its own entries before it
+commits.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Select, delete, event, func, select
+from sqlalchemy import Connection, Engine, Row, Select, event, func, select, text
 from sqlalchemy.orm import Session
 
 from yigongti.db.bulk import insert_values
@@ -38,7 +39,6 @@ GENESIS = "0" * 64
 _PENDING = "audit_pending"  # entries recorded in the session, not yet written
 _UNCHAINED = "audit_unchained"  # the session wrote entries to audit_pending
 _LOCK_KEY = 7_170_001  # pg advisory lock id of the chainer
-_PENDING_COLUMNS = list(AuditPending.__table__.columns)
 
 
 def record(
@@ -245,21 +245,13 @@ def _at_once(connection: Connection, statement: Select[Any]) -> Any:
 
 
 def _chain_batch(connection: Connection, batch: int) -> int:
+    # The database reads, hashes, moves and deletes the batch itself (migration 0010): the
+    # same canonical JSON as entry_hash, without a row crossing into Python.
     with connection.begin():
-        rows = connection.execute(
-            select(*_PENDING_COLUMNS).order_by(AuditPending.id).limit(batch)
-        ).all()
-        if not rows:
-            return 0
-        last = connection.execute(_LAST).first()
-        pending = [{k: v for k, v in row._mapping.items() if k != "id"} for row in rows]
-        _append_chained(
-            lambda chained: insert_values(connection, AuditEvent.__table__, chained), last, pending
-        )
-        connection.execute(
-            delete(AuditPending).where(AuditPending.id.in_([row.id for row in rows]))
-        )
-    return len(rows)
+        return connection.scalar(_CHAIN_BATCH, {"batch": batch}) or 0
+
+
+_CHAIN_BATCH = text("SELECT audit_chain_batch(:batch)")
 
 
 def count_pending(session: Session) -> int:
