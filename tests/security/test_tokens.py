@@ -66,3 +66,20 @@ def test_the_subject_is_a_uuid_not_a_username() -> None:
     user = uuid7()
     claims = jwt.decode(issue_token(user, SECRET, 30), SECRET, algorithms=["HS256"])
     assert uuid.UUID(claims["sub"]) == user
+
+
+def test_a_token_accepted_once_is_refused_once_it_has_expired(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = uuid7()
+    token = issue_token(user, SECRET, 30)
+    assert user_id_of(token, SECRET) == user  # its signature checked, the result kept
+    later = now() + timedelta(minutes=31)
+    monkeypatch.setattr("yigongti.security.tokens.time.time", later.timestamp)
+    with pytest.raises(Unauthenticated):
+        user_id_of(token, SECRET)
+
+
+def test_a_token_that_never_expires_is_refused() -> None:
+    with pytest.raises(Unauthenticated):
+        user_id_of(jwt.encode({"sub": str(uuid7())}, SECRET, algorithm="HS256"), SECRET)
