@@ -142,8 +142,11 @@ async def refuse_nul_characters(request: Request) -> None:
     found = _nul_in_pairs(request.query_params.multi_items(), "query")
     content_type = request.headers.get("content-type", "")
     if found is None and content_type.startswith("application/json"):
-        with suppress(ValueError):  # malformed JSON: FastAPI answers it as invalid itself
-            found = _nul_in(json.loads(await request.body()))
+        body = await request.body()
+        # JSON carries U+0000 only raw (invalid) or escaped as "\u0000": parse only then.
+        if b"\x00" in body or b"\\u0000" in body:
+            with suppress(ValueError):  # malformed JSON: FastAPI answers it as invalid itself
+                found = _nul_in(json.loads(body))
     elif found is None and content_type.startswith("application/x-www-form-urlencoded"):
         found = _nul_in_pairs((await request.form()).multi_items())
     if found is not None:
