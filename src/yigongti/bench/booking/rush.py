@@ -18,6 +18,8 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 
+import uvloop
+
 from yigongti.bench.booking.setup import Booker, Fixture
 
 FULL = "No place left"  # how the service says a session is full for the channel
@@ -227,5 +229,6 @@ async def _rush(port: int, desk: Desk, clients: int, seconds: float) -> list[Ans
 def rush(port: int, fixture: Fixture, clients: int, seconds: float) -> RushResult:
     """``clients`` concurrent clients book until every session is full or ``seconds`` pass."""
     cpu, wall = time.process_time(), time.perf_counter()
-    answers = asyncio.run(_rush(port, Desk(fixture), clients, seconds))
+    # uvloop (the server's loop too) costs the clients about a third less CPU than asyncio's.
+    answers = uvloop.run(_rush(port, Desk(fixture), clients, seconds))
     return RushResult(answers, time.perf_counter() - wall, time.process_time() - cpu)
