@@ -115,8 +115,8 @@ _BOOKING_OUT = TypeAdapter(BookingOut)
 async def post_booking(request: Request) -> Response:
     """``POST /bookings`` without FastAPI's per-request work: the 08:00 release's one request.
 
-    The application routes it first, as a plain Starlette route (``web.app.HOT_ROUTES``);
-    ``new_booking`` documents it and answers the same. Parsing, the token and the errors are
+    The application serves it before its router (``web.hot.HotRoutes``, listed in
+    ``web.app.HOT_ROUTES``); ``new_booking`` documents it and answers the same. Parsing, the token and the errors are
     those of every other endpoint.
     """
     await refuse_nul_characters(request)

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, text
-from starlette.routing import Route
 
 from yigongti import analytics, booking, clinical, registry, security  # noqa: F401 - packages register their hooks
 from yigongti.analytics.api import router as analytics_router
@@ -27,14 +26,15 @@ from yigongti.security.api import router as security_router
 from yigongti.settings import Settings, get_settings
 from yigongti.web.deps import refuse_nul_characters
 from yigongti.web.errors import PROBLEM_RESPONSES, PROBLEM_SCHEMA, install_error_handlers
+from yigongti.web.hot import HotRoutes
 from yigongti.web.jobs import scheduled_jobs
 from yigongti.web.limits import Admission, BodyLimit
 
 API_PREFIX = "/api/v1"
 
-# Requests of a rush, served without FastAPI's per-request machinery; each is documented by
-# the FastAPI route of the same path, which answers the same.
-HOT_ROUTES = [(f"{API_PREFIX}/bookings", booking_api.post_booking, ["POST"])]
+# Requests of a rush, served before the router (web.hot); each is documented by the FastAPI
+# route of the same path, which answers the same.
+HOT_ROUTES = [("POST", f"{API_PREFIX}/bookings", booking_api.post_booking)]
 
 
 def api_router() -> APIRouter:
@@ -75,10 +75,6 @@ def create_app(
     app.state.booking_pool = None  # opened by the lifespan on PostgreSQL
     install_error_handlers(app)
     app.include_router(api_router())
-    # Matched before every other route: a plain Starlette route skips FastAPI's matching
-    # through the included routers and its dependency solving, a third of a booking's CPU.
-    for path, endpoint, methods in HOT_ROUTES:
-        app.router.routes.insert(0, Route(path, endpoint, methods=methods))
     app.include_router(bulk_router)  # before the generic /fhir/{type}/{id} routes
     app.include_router(fhir_router)
     _document_problems(app)
@@ -94,6 +90,7 @@ def create_app(
         from yigongti.web.ui import mount_ui
 
         mount_ui(app)
+    app.add_middleware(HotRoutes, routes=HOT_ROUTES)  # inside the body limit and admission
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,
