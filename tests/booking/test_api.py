@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 
@@ -22,6 +23,7 @@ from tests.support import actor, count_rows, places, user_of
 from yigongti import booking
 from yigongti.db import unit_of_work
 from yigongti.security import AuditEvent, chain_pending, set_user_active
+from yigongti.settings import Settings
 
 Login = Callable[[str], dict[str, str]]
 BOOKINGS = "/api/v1/bookings"
@@ -201,6 +203,25 @@ def test_an_unknown_field_or_a_bad_uuid_is_a_422(
     _problem(_own_booking(client, login, clinic, engine, colour="red"), 422, "colour")
     bad = {"session_id": "not-a-uuid", "channel": "online"}
     _problem(client.post(BOOKINGS, headers=login("resident"), json=bad), 422, "session_id")
+    assert new_bookings() == 0
+
+
+def test_the_booking_request_answers_bad_json_a_missing_token_and_a_huge_body_as_problems(
+    client: TestClient,
+    login: Login,
+    clinic: Clinic,
+    engine: Engine,
+    settings: Settings,
+    new_bookings: Callable[[], int],
+) -> None:
+    # POST /bookings is served before the router (web.hot): its errors still go through the
+    # application's handlers and its body through the application's limit.
+    headers = {**login("resident"), "content-type": "application/json"}
+    _problem(client.post(BOOKINGS, headers=headers, content=b'{"session_id": '), 422)
+    body = {"session_id": str(clinic.session()), "channel": "online"}
+    _problem(client.post(BOOKINGS, json=body), 401)
+    huge = {**body, "idempotency_key": "k" * settings.max_body_bytes}
+    _problem(client.post(BOOKINGS, headers=headers, content=json.dumps(huge).encode()), 413)
     assert new_bookings() == 0
 
 
