@@ -83,3 +83,17 @@ def test_a_token_accepted_once_is_refused_once_it_has_expired(
 def test_a_token_that_never_expires_is_refused() -> None:
     with pytest.raises(Unauthenticated):
         user_id_of(jwt.encode({"sub": str(uuid7())}, SECRET, algorithm="HS256"), SECRET)
+
+
+def test_a_token_with_characters_slipped_into_its_signature_is_refused() -> None:
+    header, payload, signature = issue_token(uuid7(), SECRET, 30).split(".")
+    for bent in (signature[:10] + "!" + signature[10:], signature + "==", signature + "."):
+        with pytest.raises(Unauthenticated):
+            user_id_of(".".join([header, payload, bent]), SECRET)
+
+
+def test_a_token_signed_with_the_key_under_another_header_is_read_by_the_general_decoder() -> None:
+    user = uuid7()
+    claims = {"sub": str(user), "exp": now() + timedelta(minutes=5)}
+    token = jwt.encode(claims, SECRET, algorithm="HS256", headers={"kid": "k1"})
+    assert user_id_of(token, SECRET) == user

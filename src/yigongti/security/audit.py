@@ -251,7 +251,7 @@ def _chain_batch(connection: Connection, batch: int) -> int:
         return connection.scalar(_CHAIN_BATCH, {"batch": batch}) or 0
 
 
-_CHAIN_BATCH = text("SELECT audit_chain_batch(:batch)")
+_CHAIN_BATCH = text("SELECT audit_chain_batch(CAST(:batch AS integer))")
 
 
 def count_pending(session: Session) -> int:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import time
 import uuid
 from datetime import timedelta
 from functools import lru_cache
 
 import jwt
+import orjson
 
 from yigongti.kernel import Unauthenticated, now
 
 _ALGORITHM = "HS256"
+# The header of every token issue_token signs ({"alg":"HS256","typ":"JWT"}, base64url).
+_OUR_HEADER = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 
 
 def issue_token(user_id: uuid.UUID, secret: str, minutes: int) -> str:
@@ -39,9 +46,38 @@ def user_id_of(token: str, secret: str) -> uuid.UUID:
 
 @lru_cache(maxsize=16_384)
 def _verified(token: str, secret: str) -> tuple[uuid.UUID, float]:
-    """The user and expiry time (Unix seconds) of a token whose signature holds."""
-    claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]})
-    return uuid.UUID(claims["sub"]), float(claims["exp"])
+    """The user and expiry time (Unix seconds) of a token whose signature holds.
+
+    Tokens shaped as ``issue_token`` makes them (its exact header) are checked here: the
+    HMAC-SHA256 of header and payload compared in constant time, then the payload's ``sub``
+    and ``exp``. A third of the work of the general decoder, which checks every other token.
+    """
+    header, _, rest = token.encode().partition(b".")
+    payload, _, signature = rest.partition(b".")
+    if header != _OUR_HEADER:
+        claims = jwt.decode(
+            token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+        return uuid.UUID(claims["sub"]), float(claims["exp"])
+    expected = hmac.new(secret.encode(), header + b"." + payload, hashlib.sha256).digest()
+    try:
+        valid = hmac.compare_digest(expected, _unpadded_b64(signature))
+        claims = orjson.loads(_unpadded_b64(payload)) if valid else None
+    except (binascii.Error, orjson.JSONDecodeError) as exc:
+        raise ValueError("malformed token") from exc
+    if not isinstance(claims, dict):
+        raise ValueError("forged token")
+    expires, subject = claims.get("exp"), claims.get("sub")
+    if not isinstance(expires, int | float) or isinstance(expires, bool):
+        raise ValueError("a token without its expiry time")
+    if not isinstance(subject, str):
+        raise ValueError("a token without its subject")
+    return uuid.UUID(subject), float(expires)
+
+
+def _unpadded_b64(segment: bytes) -> bytes:
+    """Decode a base64url segment without padding, refusing any other character."""
+    return base64.b64decode(segment + b"=" * (-len(segment) % 4), altchars=b"-_", validate=True)
 
 
 def _invalid() -> Unauthenticated:
