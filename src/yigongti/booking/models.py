@@ -32,6 +32,8 @@ from yigongti.kernel import now
 # Statuses of a booking that still hold its slot and count against the resident's limits.
 LIVE_STATUSES = ("held", "confirmed", "checked_in", "called", "skipped")
 _LIVE = "status IN ('held', 'confirmed', 'checked_in', 'called', 'skipped')"
+# Slots a booking may take: free, or held (a hold may lapse; a confirmation clears held_until).
+_OPEN = "booking_id IS NULL OR held_until IS NOT NULL"
 
 
 class BookingPolicy(Base):
@@ -118,6 +120,15 @@ class Slot(Base):
     __table_args__ = (
         UniqueConstraint("session_id", "number"),
         Index("ix_slots_session_channel", "session_id", "channel"),
+        # The places a booking may take (free, or held: a hold may lapse) in number order: the
+        # search for the earliest stops at it instead of reading and sorting the taken ones.
+        Index(
+            "ix_slots_open",
+            "session_id",
+            "number",
+            sqlite_where=text(_OPEN),
+            postgresql_where=text(_OPEN),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
