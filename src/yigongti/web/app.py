@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,14 +28,14 @@ from yigongti.security.api import router as security_router
 from yigongti.settings import Settings, get_settings
 from yigongti.web.deps import refuse_nul_characters
 from yigongti.web.errors import PROBLEM_RESPONSES, PROBLEM_SCHEMA, install_error_handlers
-from yigongti.web.hot import HotRoutes
+from yigongti.web.hot import Application
 from yigongti.web.jobs import scheduled_jobs
 from yigongti.web.limits import Admission, BodyLimit
 
 API_PREFIX = "/api/v1"
 
-# Requests of a rush, served before the router (web.hot); each is documented by the FastAPI
-# route of the same path, which answers the same.
+# Requests of a rush, served before the application's own layers (web.hot); each is
+# documented by the FastAPI route of the same path, which answers the same.
 HOT_ROUTES = [("POST", f"{API_PREFIX}/bookings", booking_api.post_booking)]
 
 
@@ -59,7 +60,7 @@ def create_app(
 ) -> FastAPI:
     """Build the application on ``settings`` (or the environment's) and its database."""
     settings = settings or get_settings()
-    app = FastAPI(
+    app = Application(
         title="yigongti",
         version="0.1.0",
         summary="County medical community platform (医共体信息平台)",
@@ -91,15 +92,19 @@ def create_app(
         from yigongti.web.ui import mount_ui
 
         mount_ui(app)
-    app.add_middleware(HotRoutes, routes=HOT_ROUTES)  # inside the body limit and admission
-    app.add_middleware(
-        BodyLimit,
-        max_bytes=settings.max_body_bytes,
-        per_path={BULK_IMPORT_PATH: settings.bulk_import_max_bytes},
-    )
-    # The JSON API and FHIR share the connection pool, so they share the admission line.
-    admitted = (API_PREFIX, "/fhir")
-    app.add_middleware(Admission, limit=settings.db_pool_size, prefix=admitted)
+    # The edge limits: every request under the API and FHIR prefixes shares the connection
+    # pool, so they share one admission line; hot routes pass the same limits (web.hot).
+    body_limits: dict[str, Any] = {
+        "max_bytes": settings.max_body_bytes,
+        "per_path": {BULK_IMPORT_PATH: settings.bulk_import_max_bytes},
+    }
+    admission: dict[str, Any] = {
+        "slots": asyncio.Semaphore(settings.db_pool_size),
+        "prefix": (API_PREFIX, "/fhir"),
+    }
+    app.add_middleware(BodyLimit, **body_limits)
+    app.add_middleware(Admission, **admission)
+    app.serve_first(HOT_ROUTES, lambda hot: Admission(BodyLimit(hot, **body_limits), **admission))
     return app
 
 

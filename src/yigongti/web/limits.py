@@ -62,7 +62,8 @@ class BodyLimit:
 
 
 class Admission:
-    """At most ``limit`` requests under ``prefix`` in progress at once; the rest wait in line.
+    """At most as many requests under ``prefix`` in progress at once as ``slots`` lets in; the
+    rest wait in line.
 
     A request takes a database connection in one worker thread (the session and the actor)
     and needs another thread for its endpoint. Unbounded, a burst of a few hundred requests
@@ -71,10 +72,12 @@ class Admission:
     keeps a burst flowing; waiting here costs the event loop nothing.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, prefix: str | tuple[str, ...]) -> None:
+    def __init__(
+        self, app: ASGIApp, slots: asyncio.Semaphore, prefix: str | tuple[str, ...]
+    ) -> None:
         self.app = app
         self.prefix = prefix
-        self.slots = asyncio.Semaphore(limit)
+        self.slots = slots  # shared by every stack of the application (web.hot)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefix):
