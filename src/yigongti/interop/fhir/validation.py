@@ -12,6 +12,7 @@ from functools import cache
 from pydantic import ValidationError
 
 from yigongti.interop.fhir.errors import from_validation, invalid
+from yigongti.interop.fhir.validation_memo import accepted
 
 MAX_DEPTH = 40
 
@@ -57,6 +58,8 @@ def validate(resource: dict, expected: str | None = None) -> dict:
         raise invalid(
             f"Unknown resourceType '{kind}'", f"未知的 resourceType '{kind}'", "resourceType"
         )
+    if accepted(model, resource):  # repeated elements validated once; else the model decides
+        return resource
     try:
         model.model_validate(resource)
     except ValidationError as error:
