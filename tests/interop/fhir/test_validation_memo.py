@@ -86,6 +86,12 @@ BAD = {
     "unknown top-level element": lambda: _set(_observation(), ("colour",), "red"),
     "unknown element in a coding": lambda: _set(_observation(), ("code", "coding", 0, "x"), 1),
     "unknown element in a reference": lambda: _set(_observation(), ("subject", "kind"), "p"),
+    "unknown element in a second list item": lambda: _set(
+        _observation(), ("category",), [*_observation()["category"], {"coding": [], "x": 1}]
+    ),
+    "code with a trailing space": lambda: _set(
+        _observation(), ("code", "coding", 0, "code"), "8867-4 "
+    ),
     "decimal as text": lambda: _set(_observation(), ("valueQuantity", "value"), "high"),
     "status as a number": lambda: _set(_observation(), ("status",), 5),
     "status empty": lambda: _set(_observation(), ("status",), ""),

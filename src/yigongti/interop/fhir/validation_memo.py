@@ -1,33 +1,33 @@
-"""R4B validation that validates each distinct complex element once.
+"""R4B validation that asks the models once per shape of element, not once per resource.
 
-The R4B models (fhir.resources) validate an element of a complex type (``CodeableConcept``,
-``Reference``, a backbone element ...) by its own model and nothing else: the field's
-validator turns a JSON object into that model's instance (``model_validate``) and takes an
-instance of the model as it is; the parent's own checks (unknown elements, required elements,
-one value of a choice, no ``null`` in a list of elements) look only at which of its elements
-are present. Whether an element is valid therefore depends on its type and its JSON value
-alone, and the same value gives the same answer every time.
+An R4B model (fhir.resources) accepts a JSON object when
 
-Bulk files repeat their elements across thousands of lines (the same codings, units,
-organisations). :func:`accepted` validates a resource with every complex element it has
-already seen replaced by the instance its model made of it then, and every new complex
-element validated (the same way, recursively) and remembered; what is left for the resource's
-own model is its primitive elements and its own checks.
+- each of its complex elements (``CodeableConcept``, ``Reference``, a backbone element ...),
+  given as a JSON object or a list of them, is accepted by that element's own model: the
+  field's validator does nothing but ``model_validate`` the object (and takes the instance
+  made as it is);
+- each primitive element passes its field's type (a pydantic schema of its own: the regex of
+  a ``code``, the format of a ``dateTime`` ...);
+- the model's own checks pass, and they look only at which elements are present and whether
+  they are ``null`` (unknown elements, required elements, one value of a choice, no ``null``
+  in a list of complex elements, the ``resourceType`` given to ``__init__``).
 
-Those checks, too, are answered once per *shape*: the element names present, with for each
-primitive element its JSON type, for each complex one that it is a valid element (or a list
-of so many). The model's own checks (``reject_null_complex_elements``, required elements,
-one value of a choice, the resource type of ``__init__``) look at nothing else, and each
-primitive element is validated by its own field's type alone. So once the model accepted a
-shape, a resource of the same shape is accepted when each of its primitive values passes its
-field's type (the same pydantic schema, on its own). Shapes are only learned for models with
-exactly those checks, and not when a primitive's extension sibling (``_status``) is present:
-the required-element check looks inside that one.
+So a JSON object's *shape* — its element names, for a primitive element its JSON type, for a
+complex one that it is an object (or a list of so many objects) — settles the model's own
+checks. Once the model accepted an object of some shape (validated in full, the usual way),
+another object of the same shape is accepted when its complex elements are (the same reasoning,
+one level down) and each primitive value passes its field's type. Shapes are only used for
+models with exactly those checks (not, e.g., a primitive's extension ``_status``, whose model
+checks more, nor where such an extension is present: the required-element check looks inside
+it); anything else is validated by its model in full.
 
-It only ever *accepts*: when anything fails, or a value is not plainly a JSON object (or a
-list of them) where an element is expected, it answers ``False`` and the caller validates the
-original resource the usual way, which gives the precise error. A resource it accepts is one
-the R4B model accepts.
+Bulk files repeat their shapes and values across thousands of lines (codings, units,
+references): elements already accepted (by their exact JSON) and primitive values that
+passed are remembered too.
+
+:func:`accepted` only ever *accepts*: when anything fails it answers ``False`` and the caller
+validates the original resource the usual way, which gives the precise error. A resource it
+accepts is one the R4B model accepts.
 """
 
 from __future__ import annotations
@@ -41,47 +41,73 @@ from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.types import FhirBase
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-MAX_REMEMBERED = 8192  # distinct (type, value) pairs; the memo starts afresh when full
+MAX_REMEMBERED = 8192  # entries of each memo; a memo starts afresh when full
 
 _FieldSpec = tuple[type[BaseModel], bool]  # (the element's model, whether it is a list)
-_remembered: dict[tuple[type, bytes], BaseModel] = {}
-# shape -> the (element name, type check) of its primitive elements
-_shapes: dict[tuple, tuple[tuple[str, TypeAdapter], ...]] = {}
+_Check = tuple[str, TypeAdapter]  # (element name, the type check of its field)
+_shapes: dict[tuple, tuple[_Check, ...]] = {}  # accepted shape -> its primitives' checks
+_elements: set[tuple[type, bytes]] = set()  # (model, exact JSON) of accepted elements
 _primitives: set[tuple[int, type, object]] = set()  # (check, JSON type, value) that passed
 _MODEL_CHECKS = {"reject_null_complex_elements", "validate_after_model_construction"}
 _RESOURCE_TYPE_KEYS = ("resourceType", "resource_type")
 
 
+class _NotShown(Exception):
+    """The object was not shown valid here (it may still be): the model must decide."""
+
+
 def accepted(model: type[BaseModel], resource: dict) -> bool:
-    """Whether ``model`` accepts ``resource``, its repeated elements validated once.
+    """Whether ``model`` accepts ``resource``, shown from shapes and values seen before (and
+    the model itself for a new shape).
 
     ``False`` means "not shown valid here", not "invalid": validate the original then.
     """
     try:
-        data = _with_instances(model, resource)
-        shape = _shape(model, data)
-        checks = _shapes.get(shape) if shape is not None else None
-        if checks is not None:
-            _check_primitives(data, checks)
-            return True
-        model.model_validate(data)
-        if shape is not None:
-            _learn(model, shape, data)
+        _verify(model, resource)
     except Exception:  # any failure: the full validation decides
         return False
     return True
 
 
 def forget() -> None:
-    """Drop every remembered element, shape and primitive value (for tests)."""
-    _remembered.clear()
+    """Drop every remembered shape, element and primitive value (for tests)."""
     _shapes.clear()
+    _elements.clear()
     _primitives.clear()
 
 
+def _verify(model: type[BaseModel], data: dict) -> None:
+    """Return when ``model`` accepts ``data``; raise when that is not shown."""
+    shape = _shape(model, data)  # verifies the complex elements on the way
+    checks = _shapes.get(shape) if shape is not None else None
+    if checks is not None:
+        _check_primitives(data, checks)
+        return
+    model.model_validate(data)  # in full, the usual way
+    if shape is not None:
+        _learn(model, shape, data)
+
+
+def _element(model: type[BaseModel], value: dict) -> None:
+    """Return when the element's model accepts ``value``, remembered by its exact JSON."""
+    try:
+        key = (model, orjson.dumps(value))
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: the model decides
+        model.model_validate(value)
+        return
+    if key in _elements:
+        return
+    if _plain_checks(model):
+        _verify(model, value)
+    else:
+        model.model_validate(value)
+    _remember(_elements, key)
+
+
 def _shape(model: type[BaseModel], data: dict) -> tuple | None:
-    """What the model's own checks see of ``data`` (its elements replaced by instances);
-    None when its verdict must come from the model itself."""
+    """What the model's own checks see of ``data``, its complex elements verified on the way;
+    None when the model must decide (unknown or repeated names, a primitive's extension, a
+    complex element that is not an object)."""
     if not _plain_checks(model):
         return None
     fields = _complex_fields(model)
@@ -96,22 +122,29 @@ def _shape(model: type[BaseModel], data: dict) -> tuple | None:
             continue
         name = names.get(key)
         if name is None or name in seen or name.endswith("__ext"):
-            return None  # unknown, given twice, or a primitive's extension: the model decides
+            return None
         seen.add(name)
-        if key in fields:
-            if isinstance(value, BaseModel):
-                parts.append((key, "element"))
-            elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
-                parts.append((key, "elements", len(value)))
-            else:
-                return None  # left as it was: the model judges it
-        else:
+        spec = fields.get(key)
+        if spec is None:
             parts.append((key, type(value)))
+            continue
+        element, is_list = spec
+        if is_list:
+            if not (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
+                return None
+            for item in value:
+                _element(element, item)
+            parts.append((key, "elements", len(value)))
+        elif isinstance(value, dict):
+            _element(element, value)
+            parts.append((key, "element"))
+        else:
+            return None
     return tuple(parts)
 
 
 def _learn(model: type[BaseModel], shape: tuple, data: dict) -> None:
-    """Remember an accepted shape with the type checks of its primitive elements."""
+    """Remember a shape the model accepted, with the type checks of its primitive elements."""
     fields = _complex_fields(model)
     names = _field_names(model)
     checks = tuple(
@@ -124,18 +157,22 @@ def _learn(model: type[BaseModel], shape: tuple, data: dict) -> None:
     _shapes[shape] = checks
 
 
-def _check_primitives(data: dict, checks: tuple[tuple[str, TypeAdapter], ...]) -> None:
+def _check_primitives(data: dict, checks: tuple[_Check, ...]) -> None:
     """Each primitive element through its field's type; raises when one fails."""
     for key, check in checks:
         value = data[key]
-        hashable = isinstance(value, (str, int, float, bool))  # bool is an int: key on type
+        hashable = isinstance(value, (str, int, float, bool))  # True == 1: keyed on type too
         if hashable and (id(check), type(value), value) in _primitives:
             continue
         check.validate_python(value)
         if hashable:
-            if len(_primitives) >= MAX_REMEMBERED:
-                _primitives.clear()
-            _primitives.add((id(check), type(value), value))
+            _remember(_primitives, (id(check), type(value), value))
+
+
+def _remember(memo: set, key: object) -> None:
+    if len(memo) >= MAX_REMEMBERED:
+        memo.clear()
+    memo.add(key)
 
 
 @cache
@@ -168,50 +205,14 @@ def _primitive_check(model: type[BaseModel], name: str) -> TypeAdapter:
     return TypeAdapter(model.model_fields[name].annotation, config=config)
 
 
-def _with_instances(model: type[BaseModel], data: dict) -> dict:
-    """``data`` (a copy) with each complex element replaced by its model's instance.
-
-    Raises when an element is invalid. A value that is not a JSON object (or a list of
-    them) where an element is expected is left as it is: the model then judges it.
-    """
-    fields = _complex_fields(model)
-    out = dict(data)
-    for key, value in data.items():
-        spec = fields.get(key)
-        if spec is None:
-            continue
-        element, is_list = spec
-        if is_list:
-            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                out[key] = [_instance(element, v) for v in value]
-        elif isinstance(value, dict):
-            out[key] = _instance(element, value)
-    return out
-
-
-def _instance(element: type[BaseModel], value: dict) -> BaseModel:
-    """The model's instance of an element's JSON object, remembered by its exact JSON."""
-    try:
-        key = (element, orjson.dumps(value))
-    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: not remembered
-        return element.model_validate(_with_instances(element, value))
-    made = _remembered.get(key)
-    if made is None:
-        made = element.model_validate(_with_instances(element, value))
-        if len(_remembered) >= MAX_REMEMBERED:
-            _remembered.clear()
-        _remembered[key] = made
-    return made
-
-
 @cache
 def _complex_fields(model: type[BaseModel]) -> dict[str, _FieldSpec]:
-    """The model's elements of a complex type, by JSON name (and by field name, which the
-    models also take), each with its model and whether it repeats.
+    """The model's elements of a complex type, by JSON name (and by field name), each with its
+    model and whether it repeats.
 
     Only elements whose validator is the plain one (a JSON object to that model, an instance
     taken as it is) are listed; others (e.g. ``contained`` resources of any type) are left
-    to the model.
+    out, and the shape of an object that has one is one the model decides.
     """
     found: dict[str, _FieldSpec] = {}
     for name, field in model.model_fields.items():
