@@ -24,6 +24,7 @@ from yigongti.registry import (
     icd10,
     in_resident_scope,
     visible_resident,
+    visible_resident_id,
 )
 from yigongti.security import Actor, audit, roles
 
@@ -48,7 +49,7 @@ def view_of_values(cls: type[V], values: dict[str, Any], **overrides: Any) -> V:
 def writable_resident(session: Session, actor: Actor, resident_id: uuid.UUID) -> uuid.UUID:
     """The resident a record is written for: the actor may write records and see him."""
     actor.require(roles.RESIDENT_WRITE)
-    return visible_resident(session, actor, resident_id).id
+    return visible_resident_id(session, actor, resident_id)
 
 
 def recording_institution(
