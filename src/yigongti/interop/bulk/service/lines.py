@@ -155,20 +155,65 @@ def references(value: object, found: set[Key]) -> set[Key]:
             kind, ident = reference.split("/")
             found.add((kind, ident))
         for item in value.values():
-            references(item, found)
+            if isinstance(item, (dict, list)):
+                references(item, found)
     elif isinstance(value, list):
         for item in value:
-            references(item, found)
+            if isinstance(item, (dict, list)):
+                references(item, found)
     return found
 
 
-def rewritten(resource: dict, targets: dict[Key, uuid.UUID]) -> dict:
+class _Unresolved(Exception):
+    """A reference neither imported nor ours: the line is looked at again for the message."""
+
+
+def rewritten(
+    resource: dict, targets: dict[Key, uuid.UUID], patients: set[uuid.UUID] | None = None
+) -> dict:
     """The resource without id and meta, its references to imported resources made ours.
 
-    A reference neither imported nor one of our ids (a UUID) rejects the line.
+    A reference neither imported nor one of our ids (a UUID) rejects the line. Our ids of the
+    Patients it refers to (imported, or given by our id) are added to ``patients``.
     """
     body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
-    return _with_targets(body, targets, resource["resourceType"])  # type: ignore[return-value]
+    found: set[uuid.UUID] = set()
+    try:
+        out = _made_ours(body, targets, found)
+    except _Unresolved:
+        _with_targets(body, targets, resource["resourceType"])  # raises with the element's path
+        raise AssertionError("an unresolved reference is found again") from None
+    if patients is not None:
+        patients |= found
+    return out  # type: ignore[return-value]
+
+
+def _made_ours(value: object, targets: dict[Key, uuid.UUID], patients: set[uuid.UUID]) -> object:
+    """``_with_targets`` without the paths (only a refusal needs them): the common case."""
+    if isinstance(value, dict):
+        out = {
+            k: _made_ours(v, targets, patients) if isinstance(v, (dict, list)) else v
+            for k, v in value.items()
+        }
+        reference = value.get("reference")
+        if isinstance(reference, str) and reference.count("/") == 1:
+            kind, ident = reference.split("/")
+            target = targets.get((kind, ident))
+            if target is not None:
+                out["reference"] = f"{kind}/{target}"
+                if kind == "Patient":
+                    patients.add(target)
+            elif _is_uuid(ident):
+                if kind == "Patient":
+                    patients.add(uuid.UUID(ident))
+            else:
+                raise _Unresolved
+        return out
+    if isinstance(value, list):
+        return [
+            _made_ours(v, targets, patients) if isinstance(v, (dict, list)) else v for v in value
+        ]
+    return value
 
 
 def _with_targets(value: object, targets: dict[Key, uuid.UUID], path: str) -> object:
@@ -204,12 +249,3 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def patient_ids(body: dict) -> set[uuid.UUID]:
-    """Our ids of the Patients a (rewritten) resource refers to."""
-    found = set()
-    for kind, ident in references(body, set()):
-        if kind == "Patient" and _is_uuid(ident):
-            found.add(uuid.UUID(ident))
-    return found
