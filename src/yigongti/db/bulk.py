@@ -11,10 +11,20 @@ was written (ids, values), not rows the session tracks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, insert, inspect
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Table,
+    any_,
+    bindparam,
+    insert,
+    inspect,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 
@@ -83,6 +93,19 @@ def insert_values(
                     for p, v in zip(processors, row, strict=True)
                 ]
             )
+
+
+def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN values`` for a batch's many values.
+
+    On PostgreSQL the values go as one array parameter (``column = ANY(:values)``): an ``IN``
+    list of hundreds of ids costs SQLAlchemy a bound parameter each to render, on every run,
+    and the statement's text changes with their number. Elsewhere an ``IN`` list.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(values)
 
 
 def _python_default(column: Column[Any]) -> object:

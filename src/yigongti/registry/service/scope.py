@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from yigongti.db.bulk import among
 from yigongti.kernel import DomainError, Forbidden, NotFound
 from yigongti.registry.models import Guardianship, Institution, MedicalCommunity, Resident, Village
 from yigongti.security import Actor, roles
@@ -127,7 +128,9 @@ def residents_in_scope(
         if wanted:
             condition = resident_filter(session, actor, reason)
             found = set(
-                session.scalars(select(Resident.id).where(Resident.id.in_(wanted), condition))
+                session.scalars(
+                    select(Resident.id).where(among(session, Resident.id, wanted), condition)
+                )
             )
     except DomainError:
         found = set()  # each record then meets the refusal on its own
