@@ -171,7 +171,8 @@ class _Unresolved(Exception):
 def rewritten(
     resource: dict, targets: dict[Key, uuid.UUID], patients: set[uuid.UUID] | None = None
 ) -> dict:
-    """The resource without id and meta, its references to imported resources made ours.
+    """The resource without id and meta, its references to imported resources made ours (a
+    new object; what holds no reference to rewrite is shared with ``resource``).
 
     A reference neither imported nor one of our ids (a UUID) rejects the line. Our ids of the
     Patients it refers to (imported, or given by our id) are added to ``patients``.
@@ -189,17 +190,27 @@ def rewritten(
 
 
 def _made_ours(value: object, targets: dict[Key, uuid.UUID], patients: set[uuid.UUID]) -> object:
-    """``_with_targets`` without the paths (only a refusal needs them): the common case."""
+    """``_with_targets`` without the paths (only a refusal needs them): the common case.
+
+    Copy on write: an object or list with no reference to rewrite below it is returned as it
+    is (shared with the line's resource, which nothing changes), the others as new copies.
+    """
     if isinstance(value, dict):
-        out = {
-            k: _made_ours(v, targets, patients) if isinstance(v, (dict, list)) else v
-            for k, v in value.items()
-        }
+        out: dict | None = None
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                made = _made_ours(item, targets, patients)
+                if made is not item:
+                    if out is None:
+                        out = dict(value)
+                    out[key] = made
         reference = value.get("reference")
         if isinstance(reference, str) and reference.count("/") == 1:
             kind, ident = reference.split("/")
             target = targets.get((kind, ident))
             if target is not None:
+                if out is None:
+                    out = dict(value)
                 out["reference"] = f"{kind}/{target}"
                 if kind == "Patient":
                     patients.add(target)
@@ -208,11 +219,17 @@ def _made_ours(value: object, targets: dict[Key, uuid.UUID], patients: set[uuid.
                     patients.add(uuid.UUID(ident))
             else:
                 raise _Unresolved
-        return out
+        return value if out is None else out
     if isinstance(value, list):
-        return [
-            _made_ours(v, targets, patients) if isinstance(v, (dict, list)) else v for v in value
-        ]
+        items: list | None = None
+        for index, item in enumerate(value):
+            if isinstance(item, (dict, list)):
+                made = _made_ours(item, targets, patients)
+                if made is not item:
+                    if items is None:
+                        items = list(value)
+                    items[index] = made
+        return value if items is None else items
     return value
 
 
