@@ -11,7 +11,7 @@ was written (ids, values), not rows the session tracks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -77,22 +77,21 @@ def insert_values(
         session.execute(insert(table), values_list)
         return
     columns = given + defaulted
-    processors: list[Callable[[Any], Any] | None] = [
-        c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns
-    ]
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+    keys = [c.key for c in given]
     names = ", ".join(dialect.identifier_preparer.format_column(c) for c in columns)
     target = dialect.identifier_preparer.format_table(table)
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
         for values in values_list:
-            row = [values[c.key] for c in given] + [_python_default(c) for c in defaulted]
-            copy.write_row(
-                [
-                    p(v) if p is not None and v is not None else v
-                    for p, v in zip(processors, row, strict=True)
-                ]
-            )
+            row = [values[k] for k in keys]
+            row.extend(_python_default(c) for c in defaulted)
+            for index, process in converted:
+                if row[index] is not None:
+                    row[index] = process(row[index])
+            copy.write_row(row)
 
 
 def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
