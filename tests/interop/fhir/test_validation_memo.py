@@ -214,3 +214,18 @@ def test_random_changes_get_the_models_verdict_and_issues() -> None:
             assert _issues(changed) == expected, (round_, changed)
             assert _issues(resource) is None
     assert refused > 100  # the changes do reach the model's refusals
+
+
+def test_long_elements_and_texts_are_checked_without_being_remembered() -> None:
+    long_text = "长" * (validation_memo.MAX_REMEMBERED_BYTES + 10)
+    good = _set(_observation(), ("code", "text"), long_text)
+    _warm([good, good])
+    bad = _set(good, ("code", "coding", 0, "code"), " ")
+    assert _issues(bad) == _issues_of_model(bad) is not None
+    assert not any(
+        len(key[1]) > validation_memo.MAX_REMEMBERED_BYTES for key in validation_memo._elements
+    )
+    assert not any(
+        isinstance(value, str) and len(value) > validation_memo.MAX_REMEMBERED_BYTES
+        for _, _, value in validation_memo._primitives
+    )

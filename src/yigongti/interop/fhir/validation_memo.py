@@ -42,6 +42,7 @@ from fhir_core.types import FhirBase
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 MAX_REMEMBERED = 8192  # entries of each memo; a memo starts afresh when full
+MAX_REMEMBERED_BYTES = 512  # longer elements and texts are checked each time, not remembered
 
 _FieldSpec = tuple[type[BaseModel], bool]  # (the element's model, whether it is a list)
 _Check = tuple[str, TypeAdapter]  # (element name, the type check of its field)
@@ -101,7 +102,8 @@ def _element(model: type[BaseModel], value: dict) -> None:
         _verify(model, value)
     else:
         model.model_validate(value)
-    _remember(_elements, key)
+    if len(key[1]) <= MAX_REMEMBERED_BYTES:
+        _remember(_elements, key)
 
 
 def _shape(model: type[BaseModel], data: dict) -> tuple | None:
@@ -161,7 +163,9 @@ def _check_primitives(data: dict, checks: tuple[_Check, ...]) -> None:
     """Each primitive element through its field's type; raises when one fails."""
     for key, check in checks:
         value = data[key]
-        hashable = isinstance(value, (str, int, float, bool))  # True == 1: keyed on type too
+        hashable = isinstance(value, (int, float, bool)) or (  # True == 1: keyed on type too
+            isinstance(value, str) and len(value) <= MAX_REMEMBERED_BYTES
+        )
         if hashable and (id(check), type(value), value) in _primitives:
             continue
         check.validate_python(value)
