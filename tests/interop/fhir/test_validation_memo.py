@@ -229,3 +229,13 @@ def test_long_elements_and_texts_are_checked_without_being_remembered() -> None:
         isinstance(value, str) and len(value) > validation_memo.MAX_REMEMBERED_BYTES
         for _, _, value in validation_memo._primitives
     )
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_a_number_json_cannot_hold_is_not_taken_for_the_null_it_prints_as(number: float) -> None:
+    # json.loads (the REST API's parser) reads NaN and Infinity; orjson prints them as null.
+    with_null = _set(_observation(), ("valueQuantity", "value"), None)
+    with_number = _set(_observation(), ("valueQuantity", "value"), number)
+    _warm([with_null, with_null])
+    assert _issues(with_number) == _issues_of_model(with_number)
+    assert _issues(with_number) == _issues_of_model(with_number)

@@ -51,6 +51,13 @@ _elements: set[tuple[type, bytes]] = set()  # (model, exact JSON) of accepted el
 _primitives: set[tuple[int, type, object]] = set()  # (check, JSON type, value) that passed
 _MODEL_CHECKS = {"reject_null_complex_elements", "validate_after_model_construction"}
 _RESOURCE_TYPE_KEYS = ("resourceType", "resource_type")
+# Values JSON has no text for (datetimes, dataclasses, subclasses of str, int, dict, list)
+# raise instead of printing like a JSON value they are not.
+_EXACT = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 
 
 class _NotShown(Exception):
@@ -61,6 +68,7 @@ def accepted(model: type[BaseModel], resource: dict) -> bool:
     """Whether ``model`` accepts ``resource``, shown from shapes and values seen before (and
     the model itself for a new shape).
 
+    ``resource`` is a value parsed from JSON (dicts, lists, texts, numbers, booleans, null).
     ``False`` means "not shown valid here", not "invalid": validate the original then.
     """
     try:
@@ -92,17 +100,20 @@ def _verify(model: type[BaseModel], data: dict) -> None:
 def _element(model: type[BaseModel], value: dict) -> None:
     """Return when the element's model accepts ``value``, remembered by its exact JSON."""
     try:
-        key = (model, orjson.dumps(value))
-    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: the model decides
+        key = (model, orjson.dumps(value, option=_EXACT))
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, a non-JSON value: the model
         model.model_validate(value)
         return
-    if key in _elements:
+    # orjson prints NaN and Infinity (which json.loads reads) as null: such a text is not the
+    # value's exact JSON, so it is neither looked up nor remembered.
+    exact = b"null" not in key[1]
+    if exact and key in _elements:
         return
     if _plain_checks(model):
         _verify(model, value)
     else:
         model.model_validate(value)
-    if len(key[1]) <= MAX_REMEMBERED_BYTES:
+    if exact and len(key[1]) <= MAX_REMEMBERED_BYTES:
         _remember(_elements, key)
 
 
