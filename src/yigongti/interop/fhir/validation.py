@@ -43,7 +43,12 @@ def _model(resource_type: str) -> type | None:
 
 
 def validate(resource: dict, expected: str | None = None) -> dict:
-    """``resource`` checked against its R4B model (and ``expected`` type); returned as is."""
+    """``resource`` checked against its R4B model (and ``expected`` type); returned as is.
+
+    Shapes and elements the model accepted before are not validated again
+    (``validation_memo``); a resource not shown valid that way goes to the model, whose
+    errors are the ones reported.
+    """
     kind = resource.get("resourceType")
     if not isinstance(kind, str) or not kind:
         raise invalid("resourceType is missing", "缺少 resourceType", "resourceType")
