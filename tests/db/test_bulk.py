@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, Engine, Integer, MetaData, String, Table, U
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from yigongti.db import UTCDateTime
-from yigongti.db.bulk import insert_rows, insert_values
+from yigongti.db.bulk import among, insert_rows, insert_values
 from yigongti.kernel import uuid7
 
 CST = timezone(timedelta(hours=8))
@@ -73,3 +73,15 @@ def test_unsaved_objects_get_their_ids_and_defaults_and_stay_out_of_the_session(
     with db.connect() as connection:
         read = dict(connection.execute(select(things.c.id, things.c.kind)).all())
     assert read == {made[0].id: "plain", made[1].id: "special"}
+
+
+def test_among_finds_the_rows_an_in_list_finds(db: Engine) -> None:
+    with Session(db) as session, session.begin():
+        insert_values(session, things, [{"name": f"n{i}", "n": i} for i in range(30)])
+    with Session(db) as session:
+        ids = list(session.scalars(select(things.c.id).where(things.c.n < 20)))
+        wanted = set(ids[::3]) | {uuid7()}  # and an id of no row
+        found = set(session.scalars(select(things.c.id).where(among(session, things.c.id, wanted))))
+        by_name = set(session.scalars(select(things.c.n).where(among(session, things.c.name, []))))
+    assert found == set(ids[::3])
+    assert by_name == set()

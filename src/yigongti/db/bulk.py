@@ -11,10 +11,20 @@ was written (ids, values), not rows the session tracks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, insert, inspect
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Table,
+    any_,
+    bindparam,
+    insert,
+    inspect,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 
@@ -67,22 +77,34 @@ def insert_values(
         session.execute(insert(table), values_list)
         return
     columns = given + defaulted
-    processors: list[Callable[[Any], Any] | None] = [
-        c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns
-    ]
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+    keys = [c.key for c in given]
     names = ", ".join(dialect.identifier_preparer.format_column(c) for c in columns)
     target = dialect.identifier_preparer.format_table(table)
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
         for values in values_list:
-            row = [values[c.key] for c in given] + [_python_default(c) for c in defaulted]
-            copy.write_row(
-                [
-                    p(v) if p is not None and v is not None else v
-                    for p, v in zip(processors, row, strict=True)
-                ]
-            )
+            row = [values[k] for k in keys]
+            row.extend(_python_default(c) for c in defaulted)
+            for index, process in converted:
+                if row[index] is not None:
+                    row[index] = process(row[index])
+            copy.write_row(row)
+
+
+def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN values`` for a batch's many values.
+
+    On PostgreSQL the values go as one array parameter (``column = ANY(:values)``): an ``IN``
+    list of hundreds of ids costs SQLAlchemy a bound parameter each to render, on every run,
+    and the statement's text changes with their number. Elsewhere an ``IN`` list.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(values)
 
 
 def _python_default(column: Column[Any]) -> object:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import fields
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
@@ -17,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from yigongti.clinical.models import Encounter
 from yigongti.db import page
+from yigongti.db.bulk import among
 from yigongti.kernel import SHANGHAI, Conflict, NotFound, invalid_field, now
 from yigongti.registry import (
     get_institution,
@@ -24,6 +26,7 @@ from yigongti.registry import (
     icd10,
     in_resident_scope,
     visible_resident,
+    visible_resident_id,
 )
 from yigongti.security import Actor, audit, roles
 
@@ -41,14 +44,19 @@ def view_of(cls: type[V], row: object, **overrides: Any) -> V:
 
 def view_of_values(cls: type[V], values: dict[str, Any], **overrides: Any) -> V:
     """A frozen view of a new row given as its column values (bulk paths)."""
-    taken = {f.name: values[f.name] for f in fields(cls) if f.name not in overrides}  # type: ignore[arg-type]
+    taken = {name: values[name] for name in _field_names(cls) if name not in overrides}
     return cls(**taken, **overrides)
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def writable_resident(session: Session, actor: Actor, resident_id: uuid.UUID) -> uuid.UUID:
     """The resident a record is written for: the actor may write records and see him."""
     actor.require(roles.RESIDENT_WRITE)
-    return visible_resident(session, actor, resident_id).id
+    return visible_resident_id(session, actor, resident_id)
 
 
 def recording_institution(
@@ -132,7 +140,9 @@ def encounter_residents(
     if not encounter_ids:
         return {}
     rows = session.execute(
-        select(Encounter.id, Encounter.resident_id).where(Encounter.id.in_(encounter_ids))
+        select(Encounter.id, Encounter.resident_id).where(
+            among(session, Encounter.id, encounter_ids)
+        )
     )
     return {encounter_id: resident_id for encounter_id, resident_id in rows}
 

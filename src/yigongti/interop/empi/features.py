@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 Features = dict[str, str | None]
 FEATURE_COLUMNS = (
@@ -60,8 +60,12 @@ class Gazetteer:
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, str]]) -> Gazetteer:
-        """From (town name, village name) pairs."""
-        pairs = list(pairs)
+        """From (town name, village name) pairs (the same pairs again: the same gazetteer,
+        its pattern compiled once)."""
+        return _gazetteer(tuple(pairs))
+
+    @classmethod
+    def _made(cls, pairs: tuple[tuple[str, str], ...]) -> Gazetteer:
         towns = frozenset(t for t, _ in pairs)
         villages = {v: t for t, v in pairs}
         # Longest first, so 上塘村 wins over 塘村.
@@ -83,6 +87,11 @@ class Gazetteer:
         if village is not None and town is None:
             town = self.village_town[village]
         return town, village
+
+
+@lru_cache(maxsize=8)
+def _gazetteer(pairs: tuple[tuple[str, str], ...]) -> Gazetteer:
+    return Gazetteer._made(pairs)
 
 
 def features_of(

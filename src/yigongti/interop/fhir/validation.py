@@ -12,6 +12,7 @@ from functools import cache
 from pydantic import ValidationError
 
 from yigongti.interop.fhir.errors import from_validation, invalid
+from yigongti.interop.fhir.validation_memo import accepted
 
 MAX_DEPTH = 40
 
@@ -42,7 +43,12 @@ def _model(resource_type: str) -> type | None:
 
 
 def validate(resource: dict, expected: str | None = None) -> dict:
-    """``resource`` checked against its R4B model (and ``expected`` type); returned as is."""
+    """``resource`` checked against its R4B model (and ``expected`` type); returned as is.
+
+    Shapes and elements the model accepted before are not validated again
+    (``validation_memo``); a resource not shown valid that way goes to the model, whose
+    errors are the ones reported.
+    """
     kind = resource.get("resourceType")
     if not isinstance(kind, str) or not kind:
         raise invalid("resourceType is missing", "缺少 resourceType", "resourceType")
@@ -57,6 +63,8 @@ def validate(resource: dict, expected: str | None = None) -> dict:
         raise invalid(
             f"Unknown resourceType '{kind}'", f"未知的 resourceType '{kind}'", "resourceType"
         )
+    if accepted(model, resource):  # repeated elements validated once; else the model decides
+        return resource
     try:
         model.model_validate(resource)
     except ValidationError as error:

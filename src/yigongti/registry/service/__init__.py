@@ -90,6 +90,7 @@ from yigongti.registry.service.scope import (
     resident_filter,
     residents_in_scope,
     visible_resident,
+    visible_resident_id,
     visible_resident_ids,
 )
 
@@ -174,6 +175,7 @@ __all__ = [
     "update_resident",
     "villages_with_towns",
     "visible_resident",
+    "visible_resident_id",
     "visible_resident_ids",
     "wards_of",
 ]

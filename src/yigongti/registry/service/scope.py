@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from yigongti.db.bulk import among
 from yigongti.kernel import DomainError, Forbidden, NotFound
 from yigongti.registry.models import Guardianship, Institution, MedicalCommunity, Resident, Village
 from yigongti.security import Actor, roles
@@ -114,27 +115,48 @@ _IN_SCOPE = "registry_residents_in_scope"
 def residents_in_scope(
     session: Session, actor: Actor, resident_ids: Iterable[uuid.UUID], reason: str | None = None
 ) -> Iterator[None]:
-    """Within the block, ``visible_resident`` answers for these residents from one query.
+    """Within the block, ``visible_resident_id`` (and ``visible_resident``) answer for these
+    residents from one query.
 
     For batches (bulk import): the same scope rule, asked once for many residents instead of
-    once per record. Residents outside the scope are looked up as usual (and not found).
+    once per record. Only their ids are read: a check that needs no more than the id loads
+    nothing. Residents outside the scope are looked up as usual (and not found).
     """
     wanted = set(resident_ids)
-    found: dict[uuid.UUID, Resident] = {}
+    found: set[uuid.UUID] = set()
     try:
         if wanted:
             condition = resident_filter(session, actor, reason)
-            found = {
-                r.id: r
-                for r in session.scalars(select(Resident).where(Resident.id.in_(wanted), condition))
-            }
+            found = set(
+                session.scalars(
+                    select(Resident.id).where(among(session, Resident.id, wanted), condition)
+                )
+            )
     except DomainError:
-        found = {}  # each record then meets the refusal on its own
+        found = set()  # each record then meets the refusal on its own
     session.info[_IN_SCOPE] = ((actor, reason), found)
     try:
         yield
     finally:
         session.info.pop(_IN_SCOPE, None)
+
+
+def _known_in_scope(
+    session: Session, actor: Actor, resident_id: uuid.UUID, reason: str | None
+) -> bool:
+    """Whether the enclosing ``residents_in_scope`` found this resident in the actor's scope."""
+    known = session.info.get(_IN_SCOPE)
+    return known is not None and known[0] == (actor, reason) and resident_id in known[1]
+
+
+def visible_resident_id(
+    session: Session, actor: Actor, resident_id: uuid.UUID, reason: str | None = None
+) -> uuid.UUID:
+    """The resident's id, if the actor may see him; otherwise ``NotFound`` (as
+    :func:`visible_resident`). Inside :func:`residents_in_scope` answered without a query."""
+    if _known_in_scope(session, actor, resident_id, reason):
+        return resident_id
+    return visible_resident(session, actor, resident_id, reason).id
 
 
 def visible_resident(
@@ -149,11 +171,13 @@ def visible_resident(
 
     With ``lock``, his row is also held until commit (as :func:`lock_resident` does) in the
     same statement, so his own concurrent requests run one by one. Inside
-    :func:`residents_in_scope` an unlocked look-up is answered from the batch's one query.
+    :func:`residents_in_scope` an unlocked look-up of a resident found in scope there is read
+    by his id alone.
     """
-    known = session.info.get(_IN_SCOPE)
-    if not lock and known is not None and known[0] == (actor, reason) and resident_id in known[1]:
-        return known[1][resident_id]
+    if not lock and _known_in_scope(session, actor, resident_id, reason):
+        resident = session.get(Resident, resident_id)
+        if resident is not None:
+            return resident
     query = select(Resident).where(
         Resident.id == resident_id, resident_filter(session, actor, reason)
     )

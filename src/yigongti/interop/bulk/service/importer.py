@@ -46,7 +46,6 @@ from yigongti.interop.bulk.service.lines import (
     Rejected,
     candidate,
     imported,
-    patient_ids,
     references,
     rewritten,
 )
@@ -333,6 +332,7 @@ def _import_batch(
     known = imported(ctx.session, options.source, wanted)
     targets = {k: r.resource_id for k, r in known.items()}
     work: list[tuple[Candidate, dict, MapRow | None]] = []
+    patients: set[uuid.UUID] = set()
     first_line: dict[Key, int] = {}
     for c in candidates:
         existing = known.get(c.key)
@@ -343,10 +343,9 @@ def _import_batch(
             if c.key in first_line:
                 raise Rejected([_duplicate(c, first_line[c.key])])
             first_line[c.key] = c.number
-            work.append((c, rewritten(c.resource, targets), existing))
+            work.append((c, rewritten(c.resource, targets, patients), existing))
         except Rejected as error:
             batch.rejected.append((c.number, error.issues))
-    patients = set().union(*(patient_ids(body) for _, body, _ in work)) if work else set()
     new_rows: list[dict] = []
     # Held for the batch so the session's identity map answers each record's institution check.
     _home = _institution(ctx)

@@ -155,20 +155,82 @@ def references(value: object, found: set[Key]) -> set[Key]:
             kind, ident = reference.split("/")
             found.add((kind, ident))
         for item in value.values():
-            references(item, found)
+            if isinstance(item, (dict, list)):
+                references(item, found)
     elif isinstance(value, list):
         for item in value:
-            references(item, found)
+            if isinstance(item, (dict, list)):
+                references(item, found)
     return found
 
 
-def rewritten(resource: dict, targets: dict[Key, uuid.UUID]) -> dict:
-    """The resource without id and meta, its references to imported resources made ours.
+class _Unresolved(Exception):
+    """A reference neither imported nor ours: the line is looked at again for the message."""
 
-    A reference neither imported nor one of our ids (a UUID) rejects the line.
+
+def rewritten(
+    resource: dict, targets: dict[Key, uuid.UUID], patients: set[uuid.UUID] | None = None
+) -> dict:
+    """The resource without id and meta, its references to imported resources made ours (a
+    new object; what holds no reference to rewrite is shared with ``resource``).
+
+    A reference neither imported nor one of our ids (a UUID) rejects the line. Our ids of the
+    Patients it refers to (imported, or given by our id) are added to ``patients``.
     """
     body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
-    return _with_targets(body, targets, resource["resourceType"])  # type: ignore[return-value]
+    found: set[uuid.UUID] = set()
+    try:
+        out = _made_ours(body, targets, found)
+    except _Unresolved:
+        _with_targets(body, targets, resource["resourceType"])  # raises with the element's path
+        raise AssertionError("an unresolved reference is found again") from None
+    if patients is not None:
+        patients |= found
+    return out  # type: ignore[return-value]
+
+
+def _made_ours(value: object, targets: dict[Key, uuid.UUID], patients: set[uuid.UUID]) -> object:
+    """``_with_targets`` without the paths (only a refusal needs them): the common case.
+
+    Copy on write: an object or list with no reference to rewrite below it is returned as it
+    is (shared with the line's resource, which nothing changes), the others as new copies.
+    """
+    if isinstance(value, dict):
+        out: dict | None = None
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                made = _made_ours(item, targets, patients)
+                if made is not item:
+                    if out is None:
+                        out = dict(value)
+                    out[key] = made
+        reference = value.get("reference")
+        if isinstance(reference, str) and reference.count("/") == 1:
+            kind, ident = reference.split("/")
+            target = targets.get((kind, ident))
+            if target is not None:
+                if out is None:
+                    out = dict(value)
+                out["reference"] = f"{kind}/{target}"
+                if kind == "Patient":
+                    patients.add(target)
+            elif _is_uuid(ident):
+                if kind == "Patient":
+                    patients.add(uuid.UUID(ident))
+            else:
+                raise _Unresolved
+        return value if out is None else out
+    if isinstance(value, list):
+        items: list | None = None
+        for index, item in enumerate(value):
+            if isinstance(item, (dict, list)):
+                made = _made_ours(item, targets, patients)
+                if made is not item:
+                    if items is None:
+                        items = list(value)
+                    items[index] = made
+        return value if items is None else items
+    return value
 
 
 def _with_targets(value: object, targets: dict[Key, uuid.UUID], path: str) -> object:
@@ -204,12 +266,3 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def patient_ids(body: dict) -> set[uuid.UUID]:
-    """Our ids of the Patients a (rewritten) resource refers to."""
-    found = set()
-    for kind, ident in references(body, set()):
-        if kind == "Patient" and _is_uuid(ident):
-            found.add(uuid.UUID(ident))
-    return found

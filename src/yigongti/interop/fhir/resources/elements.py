@@ -75,7 +75,7 @@ def subject_id(ctx: Context, value: dict | None, expression: str) -> uuid.UUID:
     """The resident a resource is about; a 400 at ``expression`` when he is not in scope."""
     resident_id = reference_id(value, "Patient", expression)
     try:
-        registry.visible_resident(ctx.session, ctx.actor, resident_id, ctx.reason)
+        registry.visible_resident_id(ctx.session, ctx.actor, resident_id, ctx.reason)
     except NotFound:
         raise invalid(
             f"{expression}: Patient/{resident_id} does not exist or is outside your scope",
