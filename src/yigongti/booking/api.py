@@ -115,9 +115,9 @@ _BOOKING_OUT = TypeAdapter(BookingOut)
 async def post_booking(request: Request) -> Response:
     """``POST /bookings`` without FastAPI's per-request work: the 08:00 release's one request.
 
-    The application serves it before its router (``web.hot.HotRoutes``, listed in
-    ``web.app.HOT_ROUTES``); ``new_booking`` documents it and answers the same. Parsing, the token and the errors are
-    those of every other endpoint.
+    The application serves it before its own layers (``web.hot.Application``, the route listed
+    in ``web.app.HOT_ROUTES``); ``new_booking`` documents it and answers the same. Parsing, the
+    token and the errors are those of every other endpoint.
     """
     await refuse_nul_characters(request)
     raw = await request.body()
