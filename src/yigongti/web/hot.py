@@ -42,7 +42,7 @@ class HotRoutes:
 class Application(FastAPI):
     """FastAPI that serves its hot routes (:meth:`serve_first`) before its own layers."""
 
-    _hot: HotRoutes | None = None
+    _hot_paths: frozenset[tuple[str, str]] = frozenset()  # (method, path) of the hot routes
     _hot_stack: ASGIApp | None = None
 
     def serve_first(
@@ -50,15 +50,16 @@ class Application(FastAPI):
     ) -> None:
         """Serve ``routes`` before everything else, wrapped in ``edge`` (the limits every
         request passes)."""
-        self._hot = HotRoutes(routes)
-        self._hot_stack = edge(self._hot)
+        hot = HotRoutes(routes)
+        self._hot_paths = frozenset(hot.routes)
+        self._hot_stack = edge(hot)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Hot routes to their endpoints; anything else through FastAPI."""
         if (
             self._hot_stack is not None
             and scope["type"] == "http"
-            and (scope["method"], scope["path"]) in self._hot.routes  # type: ignore[union-attr]
+            and (scope["method"], scope["path"]) in self._hot_paths
         ):
             scope["app"] = self
             await self._hot_stack(scope, receive, send)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from sqlalchemy import and_, or_, select, text
@@ -196,14 +198,7 @@ def _made_ours(value: object, targets: dict[Key, uuid.UUID], patients: set[uuid.
     is (shared with the line's resource, which nothing changes), the others as new copies.
     """
     if isinstance(value, dict):
-        out: dict | None = None
-        for key, item in value.items():
-            if isinstance(item, (dict, list)):
-                made = _made_ours(item, targets, patients)
-                if made is not item:
-                    if out is None:
-                        out = dict(value)
-                    out[key] = made
+        out = _children_made_ours(value, value.items(), targets, patients)
         reference = value.get("reference")
         if isinstance(reference, str) and reference.count("/") == 1:
             kind, ident = reference.split("/")
@@ -221,16 +216,28 @@ def _made_ours(value: object, targets: dict[Key, uuid.UUID], patients: set[uuid.
                 raise _Unresolved
         return value if out is None else out
     if isinstance(value, list):
-        items: list | None = None
-        for index, item in enumerate(value):
-            if isinstance(item, (dict, list)):
-                made = _made_ours(item, targets, patients)
-                if made is not item:
-                    if items is None:
-                        items = list(value)
-                    items[index] = made
+        items = _children_made_ours(value, enumerate(value), targets, patients)
         return value if items is None else items
     return value
+
+
+def _children_made_ours(
+    value: Any,
+    children: Iterable[tuple[Any, object]],
+    targets: dict[Key, uuid.UUID],
+    patients: set[uuid.UUID],
+) -> Any:
+    """A copy of ``value`` (an object or a list) with its rewritten children, or ``None`` when
+    no child below it holds a reference to rewrite."""
+    out = None
+    for key, item in children:
+        if isinstance(item, (dict, list)):
+            made = _made_ours(item, targets, patients)
+            if made is not item:
+                if out is None:
+                    out = type(value)(value)
+                out[key] = made
+    return out
 
 
 def _with_targets(value: object, targets: dict[Key, uuid.UUID], path: str) -> object:
