@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import getpass
 import os
 import time
@@ -15,7 +14,6 @@ from rich.console import Console
 from yigongti.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
     from sqlalchemy import Engine
 
 app = typer.Typer(
@@ -192,7 +190,6 @@ def demo(
 
 
 def _serve(port: int, workers: int, host: str, jobs_every: int = 60) -> None:
-    import uvicorn
 
     # Workers build their own app from the environment: the job interval travels there.
     os.environ["YGT_JOB_INTERVAL_SECONDS"] = str(jobs_every)
@@ -200,29 +197,15 @@ def _serve(port: int, workers: int, host: str, jobs_every: int = 60) -> None:
     os.environ["YGT_WARM_ROUTES_AT_START"] = "true"
     get_settings.cache_clear()
 
-    if workers > 1:
-        uvicorn.run(
-            "yigongti.web.app:app_factory",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="warning",
-        )
-        return
-    uvicorn.run(_built_app(), host=host, port=port, log_level="warning")
+    from yigongti.web.workers import serve as serve_http
 
-
-def _built_app() -> FastAPI:
-    """The application, imported and built with the garbage collector paused (importing it
-    allocates a great many long-lived objects: collecting them meanwhile cost about 0.4 s),
-    then frozen by :func:`web.app.app_factory`."""
-    gc.disable()
     try:
-        from yigongti.web.app import app_factory
-    finally:
-        gc.enable()
-    return app_factory()
+        code = serve_http(host, port, workers)
+    except OSError as exc:  # the address is taken, or not ours to bind
+        console.print(f"[red]Cannot listen on {host}:{port}: {exc.strerror or exc}[/]")
+        raise typer.Exit(1) from None
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
