@@ -128,7 +128,12 @@ async def booking_pool(app: FastAPI) -> AsyncIterator[None]:
     conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     size = app.state.settings.db_pool_size
     pool = AsyncConnectionPool(
-        conninfo, min_size=size, max_size=size, kwargs={"autocommit": True}, open=False
+        conninfo,
+        min_size=size,
+        max_size=size,
+        kwargs={"autocommit": True},
+        configure=booking.Rehearsal(),
+        open=False,
     )
     async with pool:
         app.state.booking_pool = pool

@@ -7,7 +7,7 @@ from yigongti.booking.service.bookings import (
     suspended_until,
 )
 from yigongti.booking.service.changes import cancel, confirm, reschedule
-from yigongti.booking.service.in_database import book_at_once
+from yigongti.booking.service.in_database import Rehearsal, book_at_once
 from yigongti.booking.service.jobs import mark_no_shows, run_booking_jobs
 from yigongti.booking.service.measures import BookingMeasures, booking_measures
 from yigongti.booking.service.notices import Notice, notices_of
@@ -74,6 +74,7 @@ __all__ = [
     "Notice",
     "Offer",
     "QueueEntry",
+    "Rehearsal",
     "RoomQueue",
     "Rules",
     "ScheduleQuery",

@@ -168,6 +168,74 @@ def _self_roles() -> str:
     )
 
 
+# A resident's account with no booking waiting and a place it could take now: what a
+# ``Rehearsal`` books and rolls back.
+_REHEARSAL = """
+SELECT u.id AS user_id, u.resident_id, sl.session_id
+  FROM users u
+  JOIN LATERAL (
+    SELECT sl.session_id FROM slots sl JOIN clinic_sessions cs ON cs.id = sl.session_id
+     WHERE sl.booking_id IS NULL AND sl.channel = 'online' AND sl.ends_at > now()
+       AND cs.status = 'open' AND cs.release_at <= now()
+     LIMIT 1) sl ON true
+ WHERE u.active AND u.resident_id IS NOT NULL AND u.role = ANY (%(self_roles)s::text[])
+   AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.resident_id = u.resident_id
+                    AND b.status IN ('held', 'confirmed', 'checked_in', 'called', 'skipped'))
+ LIMIT 1
+"""
+
+
+class Rehearsal:
+    """Book once on each new pooled connection, in a transaction that is rolled back.
+
+    A new PostgreSQL connection compiles ``booking_book_as`` and ``booking_book``, plans their
+    statements and loads the tables' catalog entries on its first booking: 9 to 12 ms instead
+    of 3 (measured serially), paid by the residents of the first second of a release when the
+    pool is new (server start, reconnection, the pool's hourly renewal). Rehearsing a real
+    booking pays it before the connection serves anyone; nothing stays written. The account
+    and the place are looked up once and again only when they no longer book; a database
+    with nothing to rehearse with is served all the same, unwarmed.
+
+    An instance is the ``configure`` callback of the booking pool (``web.app.booking_pool``).
+    """
+
+    def __init__(self) -> None:
+        self.target: tuple[uuid.UUID, uuid.UUID, uuid.UUID] | None = None
+        self.looking = asyncio.Lock()
+
+    async def __call__(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """Rehearse on ``connection`` (in autocommit): book, then roll back."""
+        async with connection.transaction(force_rollback=True):
+            async with self.looking:
+                if self.target is None:
+                    cursor = await connection.execute(_REHEARSAL, {"self_roles": _self_roles()})
+                    self.target = await cursor.fetchone()
+            if self.target is None:
+                return
+            user_id, resident_id, session_id = self.target
+            values = {
+                "booking": uuid7(),
+                "user": user_id,
+                "client": "rehearsal",
+                "allowed": _allowed("online"),
+                "self_roles": _self_roles(),
+                "resident": resident_id,
+                "session": session_id,
+                "channel": "online",
+                "public": True,
+                "slice_start": None,
+                "key": f"rehearsal-{uuid.uuid4().hex}",
+                "confirm": True,
+                "expected_fee": None,
+                "moment": now(),
+                "defaults": _DEFAULTS_ARRAY,
+            }
+            cursor = await connection.execute(_BOOK_AS, values, prepare=True)
+            row = await cursor.fetchone()
+            if row is None or row[0] != "booked":
+                self.target = None  # booked or gone meanwhile: look again next time
+
+
 async def book_at_once(
     pool: AsyncConnectionPool,
     engine: Engine,
