@@ -52,7 +52,7 @@ def test_a_rehearsal_books_nothing_and_leaves_the_connection_idle(engine: Engine
 def test_a_target_that_no_longer_books_is_looked_up_again(engine: Engine) -> None:
     open_rush_sessions(engine, 200)
     rehearsal = Rehearsal()
-    gone = (uuid.uuid4(), uuid.uuid4(), uuid.uuid4())  # an account that does not exist
+    gone = (uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), 0)  # an account that does not exist
     rehearsal.target = gone
 
     _rehearse(engine, rehearsal)
