@@ -316,8 +316,8 @@ def test_bookings_go_on_after_the_database_ends_the_pools_connections(
 def test_a_new_booking_reads_as_it_does_when_fetched_again(
     client: TestClient, login: Login, clinic: Clinic, engine: Engine, confirm: bool
 ) -> None:
-    # On PostgreSQL the answer to the booking is built in the database (booking_view), the
-    # later read in Python (views.view): the two must agree field by field.
+    # On PostgreSQL the answer to the booking is built in the database (booking_book from what
+    # it read, migration 0012), the later read in Python (views.view): they must agree.
     made = _own_booking(client, login, clinic, engine, confirm=confirm)
     assert made.status_code == 201, made.text
     fetched = client.get(f"{BOOKINGS}/{made.json()['id']}", headers=login("resident"))

@@ -36,14 +36,13 @@ if TYPE_CHECKING:
 
 # The outcome, and the booking as people see it when there is one, in one round trip.
 _BOOK = text(
-    "SELECT o.o_outcome, o.o_at, o.o_number, v.* FROM booking_book("
+    "SELECT o.* FROM booking_book("
     "CAST(:booking AS uuid), CAST(:user AS uuid), CAST(:self AS uuid), CAST(:resident AS uuid),"
     " CAST(:session AS uuid), CAST(:channel AS text), CAST(:public AS boolean),"
     " CAST(:slice_start AS timestamptz), CAST(:key AS text), CAST(:confirm AS boolean),"
     " CAST(:expected_fee AS integer), CAST(:referred_by AS uuid), CAST(:rebooked_from AS uuid),"
     " CAST(:moment AS timestamptz), CAST(:defaults AS integer[]), CAST(:actor_name AS text),"
     " CAST(:actor_role AS text), CAST(:client AS text)) AS o"
-    " LEFT JOIN LATERAL booking_view(o.o_booking) AS v ON true"
 )
 
 _DEFAULTS = [
@@ -126,13 +125,12 @@ def book(
 # --- the booking rush: one statement, on the event loop ---------------------------------
 
 _BOOK_AS = """
-SELECT o.o_outcome, o.o_at, o.o_number, o.o_role, v.*
+SELECT o.*
   FROM booking_book_as(
     %(booking)s::uuid, %(user)s::uuid, %(client)s::text, %(allowed)s::text[],
     %(self_roles)s::text[], %(resident)s::uuid, %(session)s::uuid, %(channel)s::text,
     %(public)s::boolean, %(slice_start)s::timestamptz, %(key)s::text, %(confirm)s::boolean,
     %(expected_fee)s::integer, %(moment)s::timestamptz, %(defaults)s::integer[]) AS o
-  LEFT JOIN LATERAL booking_view(o.o_booking) AS v ON true
 """
 
 

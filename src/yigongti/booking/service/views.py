@@ -99,8 +99,9 @@ def view(session: Session, booking: Booking) -> BookingView:
 
 
 def view_of_row(row: Any, waiting: int | None) -> BookingView:
-    """A booking from a row with the columns of ``booking_view`` (PostgreSQL; migration 0009),
-    or :func:`view`'s copy of them, and the number waiting before it (:func:`waiting_ahead`)."""
+    """A booking from a row with the columns of ``booking_view`` (on PostgreSQL the answer of
+    ``booking_book``), or :func:`view`'s copy of them, and the number waiting before it
+    (:func:`waiting_ahead`)."""
     return BookingView(
         id=row.id,
         status=row.status,
