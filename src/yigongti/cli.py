@@ -190,7 +190,6 @@ def demo(
 
 
 def _serve(port: int, workers: int, host: str, jobs_every: int = 60) -> None:
-
     # Workers build their own app from the environment: the job interval travels there.
     os.environ["YGT_JOB_INTERVAL_SECONDS"] = str(jobs_every)
     os.environ["YGT_AUDIT_CHAIN_IN_BACKGROUND"] = "true"

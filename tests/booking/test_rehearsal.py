@@ -59,3 +59,16 @@ def test_a_target_that_no_longer_books_is_looked_up_again(engine: Engine) -> Non
     assert rehearsal.target is None
     _rehearse(engine, rehearsal)
     assert rehearsal.target is not None and rehearsal.target != gone
+
+
+def test_a_rehearsal_that_fails_leaves_the_connection_serving(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yigongti.booking.service import in_database
+
+    open_rush_sessions(engine, 200)
+    monkeypatch.setattr(in_database, "_BOOK_AS", "SELECT no_such_function()")
+    before = _counts(engine)
+
+    assert _rehearse(engine, Rehearsal()) == "IDLE"  # no exception: the pool keeps it
+    assert _counts(engine) == before

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 LOOP = "asyncio"  # accepts a burst of connections at once (see above)
 STARTUP_FAILED = 3  # uvicorn's exit code when the application's startup fails
 STOP_GRACE_SECONDS = 15.0  # how long stopping workers may finish their requests
+CRASH_LOOP_SECONDS = 10.0  # a worker that dies sooner is started again only after a pause
 
 
 def built_app() -> FastAPI:
@@ -108,6 +109,7 @@ def serve(host: str, port: int, workers: int = 1) -> int:
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     processes = [context.Process(target=_work, args=(host, port)) for _ in range(workers)]
+    started = [time.monotonic()] * workers
     for process in processes:
         process.start()
     code = 0
@@ -124,8 +126,11 @@ def serve(host: str, port: int, workers: int = 1) -> int:
                 log.warning(
                     "worker %s exited (%s); starting another", process.pid, process.exitcode
                 )
+                if time.monotonic() - started[i] < CRASH_LOOP_SECONDS:
+                    time.sleep(1.0)  # one that dies at once would otherwise restart in a loop
                 processes[i] = context.Process(target=_work, args=(host, port))
                 processes[i].start()
+                started[i] = time.monotonic()
     finally:
         _stop_all(processes)
         for s, handler in previous.items():

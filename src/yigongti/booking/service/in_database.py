@@ -9,6 +9,7 @@ held for the shortest time. It answers an outcome code; refusals become the same
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
 
     from yigongti.booking.service.bookings import BookingRequest
+
+log = logging.getLogger(__name__)
 
 # The outcome, and the booking as people see it when there is one, in one round trip.
 _BOOK = text(
@@ -210,7 +213,17 @@ class Rehearsal:
         self.looking = asyncio.Lock()
 
     async def __call__(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        """Rehearse on ``connection`` (in autocommit): book ``times`` times, each rolled back."""
+        """Rehearse on ``connection`` (in autocommit): book ``times`` times, each rolled back.
+
+        A rehearsal that fails is logged and the connection serves unwarmed: were the error
+        raised, the pool would drop the connection and try again, and could end up with none.
+        """
+        try:
+            await self._rehearse(connection)
+        except psycopg.Error:
+            log.warning("a booking rehearsal failed; the connection serves unwarmed", exc_info=True)
+
+    async def _rehearse(self, connection: psycopg.AsyncConnection[Any]) -> None:
         async with connection.transaction(force_rollback=True):
             async with self.looking:
                 if self.target is None:
