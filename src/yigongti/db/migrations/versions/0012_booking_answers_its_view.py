@@ -34,6 +34,16 @@ _OLD_BOOK_AS = (
     " text, boolean, integer, timestamptz, integer[])"
 )
 
+# The booking as people see it: the columns of booking_view (migration 0009), in its order.
+_ANSWER = """id uuid, status text, resident_id uuid, resident_name text, institution_id uuid,
+    institution_name text, department_id uuid, department_name text, department_code text,
+    schedule_id uuid, schedule_name text, resource text, day date,
+    period text, number integer, starts_at timestamptz, ends_at timestamptz, channel text,
+    fee_fen integer, held_until timestamptz, room text, preparation text,
+    checked_in_at timestamptz, on_time boolean, priority integer, queued_at timestamptz,
+    created_at timestamptz, slot_id uuid, session_id uuid, practitioner_id uuid,
+    idempotency_key text"""
+
 BOOKING_BOOK = """
 CREATE OR REPLACE FUNCTION booking_book(
     p_booking uuid,            -- the new booking's id
@@ -55,14 +65,7 @@ CREATE OR REPLACE FUNCTION booking_book(
     p_actor_role text,
     p_client text
 ) RETURNS TABLE (o_outcome text, o_booking uuid, o_at timestamptz, o_number integer,
-    id uuid, status text, resident_id uuid, resident_name text, institution_id uuid,
-    institution_name text, department_id uuid, department_name text, department_code text,
-    schedule_id uuid, schedule_name text, resource text, day date,
-    period text, number integer, starts_at timestamptz, ends_at timestamptz, channel text,
-    fee_fen integer, held_until timestamptz, room text, preparation text,
-    checked_in_at timestamptz, on_time boolean, priority integer, queued_at timestamptz,
-    created_at timestamptz, slot_id uuid, session_id uuid, practitioner_id uuid,
-    idempotency_key text)
+    {answer})
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -249,7 +252,9 @@ BEGIN
         p_moment, s.id, p_session, c.practitioner_id, p_key;
 END
 $$
-""".replace("{live}", "'held', 'confirmed', 'checked_in', 'called', 'skipped'")
+""".replace("{live}", "'held', 'confirmed', 'checked_in', 'called', 'skipped'").replace(
+    "{answer}", _ANSWER
+)
 
 
 BOOKING_BOOK_AS = """
@@ -259,14 +264,7 @@ CREATE OR REPLACE FUNCTION booking_book_as(
     p_slice_start timestamptz, p_key text, p_confirm boolean, p_expected_fee integer,
     p_moment timestamptz, p_defaults integer[]
 ) RETURNS TABLE (o_outcome text, o_booking uuid, o_at timestamptz, o_number integer,
-    id uuid, status text, resident_id uuid, resident_name text, institution_id uuid,
-    institution_name text, department_id uuid, department_name text, department_code text,
-    schedule_id uuid, schedule_name text, resource text, day date,
-    period text, number integer, starts_at timestamptz, ends_at timestamptz, channel text,
-    fee_fen integer, held_until timestamptz, room text, preparation text,
-    checked_in_at timestamptz, on_time boolean, priority integer, queued_at timestamptz,
-    created_at timestamptz, slot_id uuid, session_id uuid, practitioner_id uuid,
-    idempotency_key text,
+    {answer},
     o_role text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -292,7 +290,7 @@ BEGIN
         p_defaults, u.username, u.role, p_client) AS b;
 END
 $$
-"""
+""".replace("{answer}", _ANSWER)
 
 
 def upgrade() -> None:
