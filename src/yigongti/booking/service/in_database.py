@@ -22,6 +22,7 @@ from sqlalchemy import Engine, Row, text
 from sqlalchemy.orm import Session
 
 from yigongti.booking.codes import PUBLIC_CHANNELS
+from yigongti.booking.models import LIVE_STATUSES
 from yigongti.booking.service import refusals
 from yigongti.booking.service.checks import check_channel, check_key
 from yigongti.booking.service.policy import Rules
@@ -146,6 +147,7 @@ def _array(items: list[str] | list[int]) -> str:
 
 
 _DEFAULTS_ARRAY = _array(_DEFAULTS)
+_LIVE_ARRAY = _array(list(LIVE_STATUSES))
 
 
 @cache
@@ -182,7 +184,7 @@ SELECT u.id AS user_id, u.resident_id, sl.session_id, sl.fee_fen
      LIMIT 1) sl ON true
  WHERE u.active AND u.resident_id IS NOT NULL AND u.role = ANY (%(self_roles)s::text[])
    AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.resident_id = u.resident_id
-                    AND b.status IN ('held', 'confirmed', 'checked_in', 'called', 'skipped'))
+                    AND b.status = ANY (%(live)s::text[]))
  LIMIT 1
 """
 
@@ -194,7 +196,7 @@ REHEARSALS = 6
 
 
 class Rehearsal:
-    """Book on each new pooled connection, ``times`` times, each in a savepoint rolled back.
+    """Book on each new pooled connection ``REHEARSALS`` times, each in a savepoint rolled back.
 
     A new PostgreSQL connection compiles ``booking_book_as`` and ``booking_book``, plans their
     statements and loads the tables' catalog entries on its first booking: 9 to 12 ms instead
@@ -207,13 +209,12 @@ class Rehearsal:
     An instance is the ``configure`` callback of the booking pool (``web.app.booking_pool``).
     """
 
-    def __init__(self, times: int = REHEARSALS) -> None:
-        self.times = times
+    def __init__(self) -> None:
         self.target: tuple[uuid.UUID, uuid.UUID, uuid.UUID, int] | None = None
         self.looking = asyncio.Lock()
 
     async def __call__(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        """Rehearse on ``connection`` (in autocommit): book ``times`` times, each rolled back.
+        """Rehearse on ``connection`` (in autocommit): book ``REHEARSALS`` times, each rolled back.
 
         A rehearsal that fails is logged and the connection serves unwarmed: were the error
         raised, the pool would drop the connection and try again, and could end up with none.
@@ -227,9 +228,10 @@ class Rehearsal:
         async with connection.transaction(force_rollback=True):
             async with self.looking:
                 if self.target is None:
-                    cursor = await connection.execute(_REHEARSAL, {"self_roles": _self_roles()})
+                    wanted = {"self_roles": _self_roles(), "live": _LIVE_ARRAY}
+                    cursor = await connection.execute(_REHEARSAL, wanted)
                     self.target = await cursor.fetchone()
-            for _ in range(self.times):
+            for _ in range(REHEARSALS):
                 if self.target is None:
                     return
                 async with connection.transaction(force_rollback=True):  # a savepoint
